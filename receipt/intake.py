@@ -1,0 +1,210 @@
+"""Safe decoding of uploaded photos.
+
+Everything an applicant can upload ends here as either an RGB array or a ReceiptError with
+a reason code. The byte and pixel ceilings are checked before any full decode, so a bomb
+or a huge file costs nothing; big JPEGs are decoded at reduced scale with Pillow's draft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from receipt.errors import ReceiptError
+
+log = logging.getLogger(__name__)
+
+try:  # HEIC from iPhones; optional so a machine without libheif still decodes the rest
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_FORMATS = {"HEIF"}
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    HEIF_FORMATS = set()
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 64_000_000  # 8000 x 8000; above this the header alone is enough to refuse
+MAX_ASPECT = 4.0
+WORKING_LONG_SIDE_MIN = 1000  # decode big JPEGs at 1/2..1/8 scale but keep at least this much
+WORKING_LONG_SIDE_MAX = 2000  # then cap the working copy; a 207 px face never needs more
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"} | HEIF_FORMATS
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard as a second line
+
+
+@dataclass(frozen=True)
+class IntakeImage:
+    rgb: np.ndarray  # HxWx3 uint8, upright, sRGB
+    source_format: str
+    source_mode: str
+    source_size: tuple[int, int]  # width, height after EXIF orientation, full resolution
+    scale: float  # working pixels per source pixel
+    exif_orientation: int
+    grayscale: bool  # every pixel had R == G == B (or the file was single-channel)
+    sha256: str
+    byte_size: int
+
+
+def _fail(code: str, message: str) -> ReceiptError:
+    return ReceiptError(code, message)
+
+
+def _sniff(data: bytes) -> str | None:
+    """Name obvious non-images so the error says what the file really is."""
+    head = data[:512].lstrip()
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP archive"
+    if head[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in head[:256].lower():
+        return "an SVG drawing"
+    if head[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "a GIF"
+    if head.startswith(b"BM"):
+        return "a BMP"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "a TIFF"
+    try:
+        head.decode("utf-8")
+        return "a text file"
+    except UnicodeDecodeError:
+        return None
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Convert wide-gamut phone photos (Display P3 etc.) so colour rules see sRGB."""
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode != "RGB":
+        return img
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (OSError, ImageCms.PyCMSError, ValueError):
+        return img  # a broken profile is not worth refusing the photo
+
+
+def _to_rgb_array(img: Image.Image) -> tuple[np.ndarray, bool]:
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit grayscale: scale by the real range instead of clipping at 255
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        gray = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2), True
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        gray = ((arr - lo) / max(hi - lo, 1e-9) * 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2), True
+    single_channel = mode in ("1", "L", "LA", "I;16", "La")
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba).convert("RGB")
+    elif img.mode == "CMYK":
+        img = img.convert("RGB")
+    elif img.mode != "RGB":
+        img = img.convert("RGB")
+    arr = np.asarray(img, dtype=np.uint8)
+    if not single_channel:
+        # sample to keep this cheap on big photos
+        sample = arr[:: max(1, arr.shape[0] // 200), :: max(1, arr.shape[1] // 200)].astype(np.int16)
+        single_channel = bool(
+            np.abs(sample[..., 0] - sample[..., 1]).max() <= 2 and np.abs(sample[..., 1] - sample[..., 2]).max() <= 2
+        )
+    return np.ascontiguousarray(arr), single_channel
+
+
+def load_image(
+    data: bytes,
+    *,
+    min_size: tuple[int, int] = (300, 400),
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+) -> IntakeImage:
+    """Decode an upload into an upright sRGB array or raise ReceiptError with a reason code."""
+    if not data:
+        raise _fail("FILE_EMPTY", "the upload is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise _fail("FILE_TOO_LARGE", f"the file is {len(data) / 1048576:.1f} MB; the limit is "
+                                      f"{max_bytes / 1048576:.0f} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _fail("IMAGE_BOMB", f"the image declares too many pixels ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        what = _sniff(data)
+        if what:
+            raise _fail("FILE_NOT_IMAGE", f"the file is {what}, not a photo (JPEG, PNG, WebP or HEIC)") from exc
+        raise _fail("FILE_CORRUPT", "the file is not a readable image (JPEG, PNG, WebP or HEIC)") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise _fail("FILE_CORRUPT", f"the image header is damaged: {exc}") from exc
+
+    fmt = img.format or "?"
+    if fmt not in ACCEPTED_FORMATS:
+        raise _fail("FILE_FORMAT_UNSUPPORTED", f"{fmt} files are not accepted; upload a JPEG, PNG, WebP or HEIC photo")
+    width, height = img.size
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        raise _fail("IMAGE_BOMB", f"{width}×{height} pixels exceeds the {max_pixels // 1_000_000} MP ceiling")
+    if max(width, height) / max(1, min(width, height)) > MAX_ASPECT:
+        raise _fail("IMAGE_ASPECT", f"{width}×{height} is not a portrait photo (aspect ratio over {MAX_ASPECT:g}:1)")
+    if getattr(img, "n_frames", 1) > 1 and fmt not in ("MPO",):
+        img.seek(0)  # animated WebP/PNG: the first frame is the photo
+
+    orientation = 1
+    try:
+        orientation = int(img.getexif().get(0x0112, 1) or 1)
+    except (OSError, ValueError, SyntaxError):
+        orientation = 1
+    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    if min(upright) < min(min_size) or max(upright) < max(min_size):
+        raise _fail("IMAGE_TOO_SMALL", f"the photo is {upright[0]}×{upright[1]} pixels; at least "
+                                       f"{min_size[0]}×{min_size[1]} is needed")
+
+    try:
+        if fmt in ("JPEG", "MPO") and max(width, height) > WORKING_LONG_SIDE_MIN:
+            # draft picks the largest DCT downscale (1/2, 1/4, 1/8) that stays at least this big
+            ratio = WORKING_LONG_SIDE_MIN / max(width, height)
+            img.draft("RGB" if img.mode in ("RGB", "YCbCr") else img.mode,
+                      (max(1, int(width * ratio)), max(1, int(height * ratio))))
+        img.load()
+    except (Image.DecompressionBombError,) as exc:
+        raise _fail("IMAGE_BOMB", str(exc)) from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        message = str(exc)
+        if "truncated" in message or "broken data stream" in message or isinstance(exc, EOFError):
+            raise _fail("FILE_TRUNCATED", "the image file is cut off (incomplete upload?)") from exc
+        raise _fail("FILE_CORRUPT", f"the image data is damaged: {message}") from exc
+
+    source_mode = img.mode
+    try:
+        img = ImageOps.exif_transpose(img) or img
+    except (OSError, ValueError, SyntaxError):
+        log.warning("EXIF orientation could not be applied; using the stored orientation")
+    img = _to_srgb(img)
+    if max(img.size) > WORKING_LONG_SIDE_MAX:
+        factor = WORKING_LONG_SIDE_MAX / max(img.size)
+        img = img.resize((round(img.width * factor), round(img.height * factor)), Image.Resampling.BILINEAR,
+                         reducing_gap=2.0)
+    try:
+        rgb, grayscale = _to_rgb_array(img)
+    except (OSError, ValueError) as exc:
+        raise _fail("FILE_CORRUPT", f"the image data is damaged: {exc}") from exc
+
+    return IntakeImage(
+        rgb=rgb, source_format=fmt, source_mode=source_mode, source_size=upright,
+        scale=rgb.shape[1] / upright[0], exif_orientation=orientation, grayscale=grayscale,
+        sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data),
+    )
