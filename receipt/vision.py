@@ -6,10 +6,12 @@ and are not thread-safe, so each is guarded by its own lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -34,6 +36,23 @@ POSE_NOSE, POSE_EAR_LEFT, POSE_EAR_RIGHT = 0, 7, 8
 POSE_SHOULDER_LEFT, POSE_SHOULDER_RIGHT = 11, 12
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """TFLite and absl print start-up chatter straight to fd 2; keep it out of CLI output."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 class _Models:
     """Lazily built mediapipe graphs, one of each per process."""
 
@@ -50,7 +69,12 @@ class _Models:
             return graph
         with self._build_lock:
             if name not in self._graphs:
-                self._graphs[name] = self._build(name)
+                with _native_stderr_silenced():
+                    graph = self._build(name)
+                    # the first inferences print more chatter (square and non-square); spend it here
+                    graph.process(np.zeros((256, 256, 3), np.uint8))  # type: ignore[attr-defined]
+                    graph.process(np.zeros((320, 240, 3), np.uint8))  # type: ignore[attr-defined]
+                self._graphs[name] = graph
             return self._graphs[name]
 
     @staticmethod

@@ -1,0 +1,153 @@
+"""photo bytes -> checked, composed and (on pass) issued receipt: the one path every front end uses."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from receipt.annotate import annotate
+from receipt.compose import ComposedPhoto, CropPlan, compose, plan_crop
+from receipt.decision import Decision, decide
+from receipt.errors import ReceiptError
+from receipt.intake import IntakeImage, load_image
+from receipt.measure import OutputMeasurement, measure_output
+from receipt.rules import run_rules
+from receipt.rules.base import RuleContext, RuleResult
+from receipt.specs import Spec
+from receipt.vision import Analysis, analyse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckReport:
+    spec: Spec
+    verdict: Decision
+    rules: list[RuleResult]
+    intake: IntakeImage
+    analysis: Analysis
+    plan: CropPlan | None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[RuleResult]:
+        return [r for r in self.rules if r.verdict != "pass"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "spec": self.spec.id,
+            "rules": [r.to_dict() for r in self.rules],
+            "timings_ms": self.timings_ms,
+            "input": {
+                "format": self.intake.source_format, "mode": self.intake.source_mode,
+                "width": self.intake.source_size[0], "height": self.intake.source_size[1],
+                "exif_orientation": self.intake.exif_orientation, "sha256": self.intake.sha256,
+                "bytes": self.intake.byte_size, "faces": len(self.analysis.faces),
+            },
+        }
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def check_photo(data: bytes, spec: Spec) -> CheckReport:
+    """Decode, analyse once, run every rule and decide. Raises ReceiptError for unusable files."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    intake = load_image(data, min_size=spec.photo.min_upload_px)
+    timings["decode"] = _ms(t)
+    analysis = analyse(intake.rgb)
+    timings.update(analysis.timings_ms)
+    t = time.perf_counter()
+    plan: CropPlan | None = None
+    plan_error: ReceiptError | None = None
+    try:
+        plan = plan_crop(analysis, spec)
+    except ReceiptError as exc:
+        plan_error = exc
+    timings["plan"] = _ms(t)
+    t = time.perf_counter()
+    results, _ = run_rules(RuleContext(spec=spec, intake=intake, analysis=analysis, plan=plan, plan_error=plan_error))
+    timings["rules"] = _ms(t)
+    verdict = decide(results)
+    timings["total"] = _ms(started)
+    return CheckReport(spec, verdict, results, intake, analysis, plan, timings)
+
+
+@dataclass
+class ProcessResult:
+    report: CheckReport
+    photo: ComposedPhoto | None  # the spec photo, whenever the geometry allowed one
+    measurement: OutputMeasurement | None
+    annotated_jpeg: bytes | None  # for review and reject
+
+    @property
+    def verdict(self) -> Decision:
+        return self.report.verdict
+
+
+def process_photo(data: bytes, spec: Spec) -> ProcessResult:
+    """check_photo, then compose the spec photo and measure it again from scratch."""
+    report = check_photo(data, spec)
+    photo: ComposedPhoto | None = None
+    measurement: OutputMeasurement | None = None
+    if report.plan is not None and not report.plan.problems:
+        t = time.perf_counter()
+        try:
+            photo = compose(report.analysis, spec, report.plan)
+        except ReceiptError as exc:  # e.g. a size range no quality can meet: a human looks
+            log.warning("compose failed for %s: %s", spec.id, exc)
+            if report.verdict == "pass":
+                report.verdict = "review"
+        report.timings_ms["compose"] = _ms(t)
+    if photo is not None:
+        t = time.perf_counter()
+        measurement = measure_output(photo.jpeg, spec)
+        report.timings_ms["measure"] = _ms(t)
+        if not measurement.ok and report.verdict == "pass":
+            # never issue a photo that fails its own spec when measured again
+            log.warning("output failed re-measurement: %s", measurement.failures)
+            report.verdict = "review"
+    elif report.verdict == "pass":
+        report.verdict = "review"
+    annotated = annotate(report.analysis.image, report.rules) if report.verdict != "pass" else None
+    return ProcessResult(report, photo, measurement, annotated)
+
+
+@dataclass(frozen=True)
+class IssuedReceipt:
+    number: str
+    spec_id: str
+    issued_at: datetime
+    expires_on: date | None
+    qr_payload: str
+    photo_sha256: str
+    pdf: bytes
+
+
+def expiry_for(spec: Spec, issued_at: datetime) -> date | None:
+    return None if spec.validity_days == 0 else (issued_at + timedelta(days=spec.validity_days)).date()
+
+
+def issue_receipt(spec: Spec, photo_jpeg: bytes, *, number: str | None = None,
+                  issued_at: datetime | None = None) -> IssuedReceipt:
+    """Number, signed QR payload and PDF for an approved spec photo."""
+    from receipt.numbers import new_receipt_number
+    from receipt.pdf import render_receipt_pdf
+    from receipt.signing import sign_receipt
+
+    issued_at = (issued_at or datetime.now(UTC)).replace(microsecond=0)
+    number = number or new_receipt_number(spec.number_prefix)
+    expires_on = expiry_for(spec, issued_at)
+    photo_sha256 = hashlib.sha256(photo_jpeg).hexdigest()
+    payload = sign_receipt(number, spec.id, issued_at, expires_on, photo_sha256)
+    pdf = render_receipt_pdf(spec, number=number, photo_jpeg=photo_jpeg, issued_at=issued_at,
+                             expires_on=expires_on, qr_payload=payload)
+    return IssuedReceipt(number, spec.id, issued_at, expires_on, payload, photo_sha256, pdf)

@@ -1,0 +1,98 @@
+"""What every rule takes and returns.
+
+A rule is one module with a CODE and one `check(ctx) -> RuleResult`. It computes a score
+(0..1, higher = more compliant); the verdict comes from the spec's thresholds for that
+code, so tuning a rule never means editing code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from receipt.compose import CropPlan
+from receipt.errors import ReceiptError
+from receipt.intake import IntakeImage
+from receipt.specs import Spec
+from receipt.vision import Analysis
+
+Verdict = Literal["pass", "borderline", "fail"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """An area a rule looked at, in working-image pixels, for overlays."""
+
+    label: str
+    box: tuple[float, float, float, float] | None = None  # x, y, width, height
+    polygon: tuple[tuple[float, float], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"label": self.label}
+        if self.box is not None:
+            out["box"] = [round(v, 1) for v in self.box]
+        if self.polygon is not None:
+            out["polygon"] = [[round(x, 1), round(y, 1)] for x, y in self.polygon]
+        return out
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    code: str
+    score: float | None  # None: the rule could not assess the photo
+    verdict: Verdict
+    message_zh: str
+    message_en: str
+    evidence: tuple[Region, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def assessed(self) -> bool:
+        return self.score is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "verdict": self.verdict,
+            "score": None if self.score is None else round(self.score, 3), "assessed": self.assessed,
+            "message_zh": self.message_zh, "message_en": self.message_en,
+            "evidence": [r.to_dict() for r in self.evidence], "details": self.details,
+        }
+
+
+@dataclass
+class RuleContext:
+    """The shared analysis every rule reads; nothing here is recomputed per rule."""
+
+    spec: Spec
+    intake: IntakeImage
+    analysis: Analysis
+    plan: CropPlan | None
+    plan_error: ReceiptError | None = None
+
+
+def verdict_for(score: float, ctx: RuleContext, code: str) -> Verdict:
+    threshold = ctx.spec.threshold(code)
+    if score >= threshold.pass_at:
+        return "pass"
+    if score < threshold.fail_below:
+        return "fail"
+    return "borderline"
+
+
+def judged(ctx: RuleContext, code: str, score: float, messages: dict[Verdict, tuple[str, str]],
+           evidence: tuple[Region, ...] = (), **details: Any) -> RuleResult:
+    """Build a result whose verdict comes from the spec and whose message fits that verdict."""
+    score = float(min(1.0, max(0.0, score)))
+    verdict = verdict_for(score, ctx, code)
+    zh, en = messages[verdict]
+    return RuleResult(code, score, verdict, zh, en, evidence, details)
+
+
+def not_assessed(code: str, zh: str, en: str, **details: Any) -> RuleResult:
+    """The rule could not look (no face, no landmarks): never a pass, a human decides."""
+    return RuleResult(code, None, "borderline", zh, en, (), details)
+
+
+def face_region(ctx: RuleContext, label: str) -> tuple[Region, ...]:
+    face = ctx.analysis.main_face
+    return (Region(label, box=face.box),) if face else ()

@@ -1,0 +1,37 @@
+"""FACE_COUNT: exactly one face in the frame (no second person, poster or toy face)."""
+
+from __future__ import annotations
+
+from receipt.rules.base import Region, RuleContext, RuleResult, judged
+
+CODE = "FACE_COUNT"
+STRONG_FACE = 0.8  # detector confidence at which a second face is certainly a face
+WEAK_FACE = 0.6  # below this the full-range detector's hits are mostly texture
+
+
+def check(ctx: RuleContext) -> RuleResult:
+    faces = [f for f in ctx.analysis.faces if f.score >= WEAK_FACE] or ctx.analysis.faces[:1]
+    if not faces:
+        return judged(ctx, CODE, 0.0, {
+            "fail": ("未检测到人脸，请上传本人正面免冠照片", "No face was found; upload a frontal photo of yourself"),
+            "borderline": ("", ""), "pass": ("", "")}, count=0)
+    main, others = faces[0], faces[1:]
+    if ctx.analysis.mesh is None:
+        return judged(ctx, CODE, 0.4, {
+            "fail": ("人脸被遮挡或不清晰，无法识别五官", "The face is covered or unclear; its features cannot be found"),
+            "borderline": ("人脸被遮挡或不清晰，需人工审核", "The face's features could not be located; a reviewer will check"),
+            "pass": ("", "")}, (Region(CODE, box=main.box),), count=len(faces))
+    if not others:
+        score = 1.0
+    else:
+        strongest = max(others, key=lambda f: f.score)
+        relative = strongest.box[2] / max(main.box[2], 1.0)
+        # a confident, not-tiny second face is certain; anything else is for a human to see
+        score = 0.0 if strongest.score >= STRONG_FACE and relative >= 0.15 else 0.5
+    evidence = tuple(Region("FACE_COUNT" if i else "face", box=f.box) for i, f in enumerate(faces))
+    return judged(ctx, CODE, score, {
+        "pass": ("检测到一张人脸", "Exactly one face"),
+        "borderline": ("画面中可能有其他人脸，需人工审核", "There may be another face in the frame; a reviewer will check"),
+        "fail": (f"画面中有{len(faces)}张人脸，照片中只能有申请人本人",
+                 f"{len(faces)} faces are in the frame; only the applicant may appear"),
+    }, evidence if others else (), count=len(faces), scores=[round(f.score, 3) for f in faces])
