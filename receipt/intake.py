@@ -180,7 +180,7 @@ def load_image(
             img.draft("RGB" if img.mode in ("RGB", "YCbCr") else img.mode,
                       (max(1, int(width * ratio)), max(1, int(height * ratio))))
         img.load()
-    except (Image.DecompressionBombError,) as exc:
+    except Image.DecompressionBombError as exc:
         raise _fail("IMAGE_BOMB", str(exc)) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         message = str(exc)
