@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -72,11 +73,10 @@ def _sniff(data: bytes) -> str | None:
         return "a BMP"
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return "a TIFF"
-    try:
-        head.decode("utf-8")
+    text = head.decode("utf-8", errors="replace")  # the 512-byte cut may split a character
+    if text.count("\ufffd") <= 2 and sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text):
         return "a text file"
-    except UnicodeDecodeError:
-        return None
+    return None
 
 
 def _to_srgb(img: Image.Image) -> Image.Image:
@@ -172,6 +172,15 @@ def load_image(
     if min(upright) < min(min_size) or max(upright) < max(min_size):
         raise _fail("IMAGE_TOO_SMALL", f"the photo is {upright[0]}×{upright[1]} pixels; at least "
                                        f"{min_size[0]}×{min_size[1]} is needed")
+
+    if fmt == "PNG":
+        # PNG chunks carry CRCs that a plain decode ignores; verify() checks them without decoding
+        try:
+            Image.open(io.BytesIO(data)).verify()
+        except (OSError, ValueError, SyntaxError, struct.error) as exc:
+            message = str(exc)
+            code = "FILE_TRUNCATED" if "truncated" in message.lower() else "FILE_CORRUPT"
+            raise _fail(code, f"the PNG data is damaged: {message}") from exc
 
     try:
         if fmt in ("JPEG", "MPO") and max(width, height) > WORKING_LONG_SIDE_MIN:
