@@ -267,8 +267,21 @@ def _pose(rgb: np.ndarray) -> np.ndarray | None:
                     dtype=np.float32)
 
 
+_first_analysis = threading.Event()
+
+
 def analyse(rgb: np.ndarray, *, with_pose: bool = True) -> Analysis:
     """Run every model once on an RGB uint8 image."""
+    if not _first_analysis.is_set():
+        # calculators that only run on a real face print one-time warnings; keep them off the CLI
+        with _native_stderr_silenced():
+            result = _analyse(rgb, with_pose=with_pose)
+        _first_analysis.set()
+        return result
+    return _analyse(rgb, with_pose=with_pose)
+
+
+def _analyse(rgb: np.ndarray, *, with_pose: bool) -> Analysis:
     rgb = np.ascontiguousarray(rgb)
     timings: dict[str, float] = {}
 
