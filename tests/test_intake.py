@@ -11,8 +11,15 @@ from PIL import Image
 
 from receipt.errors import ReceiptError
 from receipt.intake import load_image
-from tests.images import (encode, exif_rotated_jpeg, png_with_declared_size, sample_bytes, sample_image,
-                          sixteen_bit_gray_png, zip_named_jpg)
+from tests.images import (
+    encode,
+    exif_rotated_jpeg,
+    png_with_declared_size,
+    sample_bytes,
+    sample_image,
+    sixteen_bit_gray_png,
+    zip_named_jpg,
+)
 
 
 def _bad_inputs() -> list[tuple[str, bytes, str]]:
