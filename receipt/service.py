@@ -1,0 +1,69 @@
+"""`photo-receipt serve` (API + web page) and `photo-receipt worker`, configured by environment.
+
+DATABASE_URL (default: SQLite under receipt.config.data_dir()), STORAGE_DIR, REDIS_URL
+(unset: jobs run inside `serve`, nothing else to start), WEBHOOK_URL / WEBHOOK_SECRET.
+`python worker.py` and `photo-receipt worker` read the same variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from receipt.api import create_app
+    from receipt.runtime import ServiceSettings
+
+    settings = ServiceSettings.from_env()
+    mode = f"RQ at {settings.redis_url}" if settings.redis_url else "in-process (no REDIS_URL)"
+    print(f"photo receipt service on http://{args.host}:{args.port}/  (API docs /docs; jobs: {mode})",
+          file=sys.stderr)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from receipt.worker import run_worker
+
+    return run_worker(burst=args.burst, name=args.name)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """One sweep by hand: requeue stuck attempts, enqueue waiting ones, send due webhooks."""
+    from receipt.jobs import make_dispatcher, sweep_once
+    from receipt.runtime import Runtime
+
+    rt = Runtime.create()
+    rt.dispatcher = make_dispatcher(rt)
+    stats = sweep_once(rt)
+    print(stats)
+    rt.close()
+    return 0
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    parser.add_argument("--name", help="worker name shown by `rq info` (default: host + pid)")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the applicant API and page (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a queue worker (same as python worker.py; needs REDIS_URL)")
+    add_worker_arguments(p)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("sweep", help="requeue stuck or waiting attempts and send due webhooks, once")
+    p.set_defaults(func=cmd_sweep)
