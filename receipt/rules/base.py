@@ -96,3 +96,19 @@ def not_assessed(code: str, zh: str, en: str, **details: Any) -> RuleResult:
 def face_region(ctx: RuleContext, label: str) -> tuple[Region, ...]:
     face = ctx.analysis.main_face
     return (Region(label, box=face.box),) if face else ()
+
+
+def ramp(value: float, good: float, bad: float) -> float:
+    """1.0 at `good` or better, 0.0 at `bad` or worse, linear between (either direction)."""
+    if good == bad:
+        return 1.0 if value == good else 0.0
+    return float(min(1.0, max(0.0, (bad - value) / (bad - good))))
+
+
+def box_region(regions: Any, label: str, box: tuple[float, float, float, float]) -> Region:
+    """A canonical-frame box (x0, y0, x1, y1) of FaceRegions as an evidence polygon in image pixels."""
+    return Region(label, polygon=regions.image_polygon(box))
+
+
+NO_FACE_ZH = "未能定位五官，无法判断，需人工审核"
+NO_FACE_EN = "The facial features could not be located, so this cannot be judged; a reviewer will check"

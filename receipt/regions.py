@@ -1,0 +1,291 @@
+"""Landmark-defined regions of one photo, computed once and shared by every rule.
+
+No hair / skin / accessory segmentation model ships offline, so the rules judge from colour
+and texture statistics inside regions the 478-point mesh defines. To make those statistics
+comparable across photos, the head and shoulders are warped once into a canonical frame:
+eye line level, face width (ear root to ear root) FW pixels, eye midpoint at a fixed place.
+Everything here is lazy and cached, so a rule pays only for what it reads.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import cv2
+import numpy as np
+
+from receipt.vision import CONTOUR_LEFT, CONTOUR_RIGHT, Analysis
+
+FW = 224  # canonical face width in pixels: a little above the specs' 193..221 px
+LEFT, RIGHT, UP, DOWN = 1.5, 1.5, 1.5, 2.1  # canvas extent around the eye midpoint, in FW
+EYE_X, EYE_Y = int(LEFT * FW), int(UP * FW)
+WIDTH, HEIGHT = int((LEFT + RIGHT) * FW), int((UP + DOWN) * FW)
+
+# Face-mesh index lists (refined 478-point topology). "R" = subject's right = image left.
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+EYE_R = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+EYE_L = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+BROW_R = (46, 53, 52, 65, 55, 107, 66, 105, 63, 70)
+BROW_L = (276, 283, 282, 295, 285, 336, 296, 334, 293, 300)
+LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+NOSE_LOWER = (64, 48, 115, 220, 45, 4, 275, 440, 344, 278, 294, 460, 326, 2, 97, 240)
+CHEEK_R = (117, 118, 101, 36, 205, 187, 123, 116)
+CHEEK_L = (346, 347, 330, 266, 425, 411, 352, 345)
+IRIS_R, IRIS_L = (468, 469, 470, 471, 472), (473, 474, 475, 476, 477)
+CHIN, FOREHEAD, NOSE_TIP, SUBNASALE = 152, 10, 1, 2
+
+
+class FaceRegions:
+    """The canonical head-and-shoulders frame of one analysed photo (main face only)."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        assert analysis.mesh is not None and analysis.face_width_px is not None
+        self.analysis = analysis
+        mesh = analysis.mesh
+        left, right = analysis.eye_centres  # type: ignore[misc]
+        mid = (left + right) / 2
+        angle = float(analysis.roll_deg or 0.0)
+        self.source_face_width = float(analysis.face_width_px)
+        self.scale = FW / self.source_face_width  # canonical pixels per working pixel
+        m = cv2.getRotationMatrix2D((float(mid[0]), float(mid[1])), angle, self.scale)
+        m[0, 2] += EYE_X - mid[0]
+        m[1, 2] += EYE_Y - mid[1]
+        self.matrix = m
+        self.inverse = cv2.invertAffineTransform(m)
+        self.pts = self.to_canon(mesh[:, :2])
+        self.z = mesh[:, 2] * self.scale  # relative depth, canonical pixels (smaller = nearer)
+
+    # -- coordinates -------------------------------------------------------------------------
+    def to_canon(self, xy: np.ndarray) -> np.ndarray:
+        xy = np.asarray(xy, np.float64).reshape(-1, 2)
+        return xy @ self.matrix[:, :2].T + self.matrix[:, 2]
+
+    def to_image(self, xy: np.ndarray) -> np.ndarray:
+        xy = np.asarray(xy, np.float64).reshape(-1, 2)
+        return xy @ self.inverse[:, :2].T + self.inverse[:, 2]
+
+    def image_polygon(self, box: tuple[float, float, float, float]) -> tuple[tuple[float, float], ...]:
+        """A canonical box (x0, y0, x1, y1) as a polygon in working-image pixels (for evidence)."""
+        x0, y0, x1, y1 = box
+        corners = self.to_image(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
+        return tuple((float(x), float(y)) for x, y in corners)
+
+    def image_outline(self, indices: tuple[int, ...]) -> tuple[tuple[float, float], ...]:
+        """A landmark outline in working-image pixels."""
+        mesh = self.analysis.mesh
+        assert mesh is not None
+        return tuple((float(x), float(y)) for x, y in mesh[list(indices), :2])
+
+    # -- the canonical canvas -----------------------------------------------------------------
+    def _warp(self, image: np.ndarray, interpolation: int = cv2.INTER_LINEAR, border_value: float = 0) -> np.ndarray:
+        """Warp only the source region the canvas covers, area-shrinking first when reducing a lot."""
+        h, w = image.shape[:2]
+        corners = self.to_image(np.array([[0, 0], [WIDTH, 0], [0, HEIGHT], [WIDTH, HEIGHT]]))
+        x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        m = self.matrix.copy()
+        if x1 <= x0 or y1 <= y0:
+            shape = (HEIGHT, WIDTH) + image.shape[2:]
+            return np.full(shape, border_value, image.dtype)
+        crop = image[y0:y1, x0:x1]
+        m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
+        if self.scale < 0.6:  # bilinear warping of a big reduction aliases hair and skin texture
+            factor = self.scale * 1.25
+            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            m[:, :2] /= factor
+        return cv2.warpAffine(crop, m, (WIDTH, HEIGHT), flags=interpolation, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=border_value)
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        return self._warp(self.analysis.image)
+
+    @cached_property
+    def valid(self) -> np.ndarray:
+        """True where the canvas shows the photo (False beyond its edges)."""
+        ones = np.ones(self.analysis.image.shape[:2], np.uint8)
+        return self._warp(ones, cv2.INTER_NEAREST) > 0
+
+    @cached_property
+    def person(self) -> np.ndarray:
+        return self._warp(self.analysis.person_mask)
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        """L in 0..100, a and b around 0 (OpenCV's float Lab)."""
+        return cv2.cvtColor(self.rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    @cached_property
+    def hsv(self) -> np.ndarray:
+        """H 0..180, S and V 0..255 (OpenCV's uint8 HSV)."""
+        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2HSV)
+
+    # -- landmark geometry --------------------------------------------------------------------
+    def polygon_mask(self, indices: tuple[int, ...]) -> np.ndarray:
+        key = ("poly",) + tuple(indices)
+        cache = self.__dict__.setdefault("_masks", {})
+        if key not in cache:
+            mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+            cv2.fillPoly(mask, [np.round(self.pts[list(indices)]).astype(np.int32)], 1)
+            cache[key] = mask.astype(bool)
+        return cache[key]
+
+    def point(self, index: int) -> np.ndarray:
+        return self.pts[index]
+
+    @cached_property
+    def contour_x(self) -> tuple[float, float]:
+        """Canonical x of the face contour at the ear roots (image left, image right)."""
+        return float(self.pts[CONTOUR_RIGHT, 0]), float(self.pts[CONTOUR_LEFT, 0])
+
+    @cached_property
+    def face_height(self) -> float:
+        """Forehead landmark to chin, canonical pixels."""
+        return float(self.pts[CHIN, 1] - self.pts[FOREHEAD, 1])
+
+    @cached_property
+    def features_mask(self) -> np.ndarray:
+        """Eyes, brows, lips and nostrils, grown a little: not skin even when visible."""
+        mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+        for indices in (EYE_R, EYE_L, BROW_R, BROW_L, LIPS_OUTER, NOSE_LOWER):
+            cv2.fillPoly(mask, [np.round(self.pts[list(indices)]).astype(np.int32)], 1)
+        grow = max(3, FW // 40)
+        return cv2.dilate(mask, np.ones((grow, grow), np.uint8)).astype(bool)
+
+    @cached_property
+    def face_mask(self) -> np.ndarray:
+        """Inside the face oval and the photo."""
+        return self.polygon_mask(FACE_OVAL) & self.valid
+
+    @cached_property
+    def face_skin_area(self) -> np.ndarray:
+        """Where the face should show skin: the oval less its features and a rim at the contour."""
+        oval = self.face_mask.astype(np.uint8)
+        inner = cv2.erode(oval, np.ones((FW // 25, FW // 25), np.uint8)).astype(bool)
+        return inner & ~self.features_mask
+
+    # -- skin colour model --------------------------------------------------------------------
+    @cached_property
+    def cheek_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image-left, image-right) cheek patches."""
+        return self.polygon_mask(CHEEK_R) & self.valid, self.polygon_mask(CHEEK_L) & self.valid
+
+    @cached_property
+    def smooth_lab(self) -> np.ndarray:
+        """Lab after a light blur: colour statistics should not see JPEG blocks and sensor noise."""
+        return cv2.GaussianBlur(self.lab, (0, 0), 1.5)
+
+    def _reference(self, mask: np.ndarray) -> np.ndarray:
+        """(L, hue in degrees, chroma / L) of the skin under a mask, by medians."""
+        pixels = self.smooth_lab[mask]
+        if pixels.shape[0] < 20:
+            pixels = self.smooth_lab[self.face_skin_area]
+        if pixels.shape[0] < 20:
+            return np.array([60.0, 55.0, 0.3])
+        lum = float(np.median(pixels[:, 0]))
+        hue = float(np.degrees(np.arctan2(np.median(pixels[:, 2]), np.median(pixels[:, 1]))))
+        sat = float(np.median(np.hypot(pixels[:, 1], pixels[:, 2]) / np.maximum(pixels[:, 0], 1.0)))
+        return np.array([lum, hue, sat])
+
+    @cached_property
+    def skin_references(self) -> tuple[np.ndarray, np.ndarray]:
+        """Skin colour of each cheek (image left, image right): one side may be lit differently."""
+        left, right = self.cheek_masks
+        return self._reference(left), self._reference(right)
+
+    @cached_property
+    def skin_reference(self) -> np.ndarray:
+        left, right = self.cheek_masks
+        return self._reference(left | right)
+
+    def skin_likeness(self, lab: np.ndarray, reference: np.ndarray | None = None, *, hue_shift: float = 0.0,
+                      hue_tol: float = 22.0, dark_tol: float = 0.5) -> np.ndarray:
+        """0..1 per pixel: the same material as the reference skin, allowing for shading.
+
+        Shading scales lightness but keeps hue and chroma-per-lightness; dark hair is far darker
+        than shaded skin, clothes and backgrounds differ in hue or saturation.
+        """
+        ref = self.skin_reference if reference is None else reference
+        lum = np.maximum(lab[..., 0], 1.0)
+        ratio = lum / max(float(ref[0]), 1.0)
+        d_l = np.where(ratio < 1.0, (1.0 - ratio) / dark_tol, (ratio - 1.0) / 0.45)
+        chroma = np.hypot(lab[..., 1], lab[..., 2])
+        if ref[2] * ref[0] < 5.0:  # a grey photo: lightness is all there is
+            return np.clip(1.5 - d_l, 0.0, 1.0)
+        hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+        d_hue = np.abs((hue - ref[1] - hue_shift + 180.0) % 360.0 - 180.0) / hue_tol
+        d_hue = np.where(chroma < 4.0, 2.0, d_hue)  # grey pixels have no hue, and skin is never grey
+        d_sat = np.abs(np.log(np.maximum(chroma / lum, 1e-3) / ref[2])) / np.log(1.7)
+        return np.clip(1.5 - np.maximum(np.maximum(d_l, d_hue), d_sat), 0.0, 1.0)
+
+    def skin_in(self, rows: slice, cols: slice, **tolerances: float) -> np.ndarray:
+        """Skin likeness (0..1) of a canvas window, against the better-matching cheek; 0 off the photo."""
+        lab = self.smooth_lab[rows, cols]
+        left, right = self.skin_references
+        like = np.maximum(self.skin_likeness(lab, left, **tolerances), self.skin_likeness(lab, right, **tolerances))
+        return like * self.valid[rows, cols]
+
+    # -- texture ------------------------------------------------------------------------------
+    def texture_in(self, rows: slice, cols: slice, sigma: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+        """(gradient energy, orientation coherence 0..1) of a canvas window, from the structure tensor.
+
+        Hair is strands: strong gradients that all point one way (coherence near 1); skin is
+        smooth, and an ear's folds curve.
+        """
+        pad = int(3 * sigma) + 2
+        r0, r1 = max(0, rows.start - pad), min(HEIGHT, rows.stop + pad)
+        c0, c1 = max(0, cols.start - pad), min(WIDTH, cols.stop + pad)
+        gray = self.gray[r0:r1, c0:c1]
+        gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+        jxx = cv2.GaussianBlur(gx * gx, (0, 0), sigma)
+        jyy = cv2.GaussianBlur(gy * gy, (0, 0), sigma)
+        jxy = cv2.GaussianBlur(gx * gy, (0, 0), sigma)
+        energy = jxx + jyy
+        coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-3)
+        window = (slice(rows.start - r0, rows.stop - r0), slice(cols.start - c0, cols.stop - c0))
+        return energy[window], coherence[window]
+
+    @cached_property
+    def cheek_texture(self) -> float:
+        """Median gradient energy of the cheeks: the photo's own scale for 'smooth skin'."""
+        both = self.cheek_masks[0] | self.cheek_masks[1]
+        ys, xs = np.nonzero(both)
+        if ys.size < 20:
+            return 1.0
+        rows, cols = slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
+        energy, _ = self.texture_in(rows, cols)
+        return float(max(np.median(energy[both[rows, cols]]), 1.0))
+
+    # -- regions shared by several rules ------------------------------------------------------
+    def box_slice(self, x0: float, y0: float, x1: float, y1: float) -> tuple[slice, slice]:
+        xa, xb = int(np.clip(round(x0), 0, WIDTH)), int(np.clip(round(x1), 0, WIDTH))
+        ya, yb = int(np.clip(round(y0), 0, HEIGHT)), int(np.clip(round(y1), 0, HEIGHT))
+        return slice(ya, max(ya, yb)), slice(xa, max(xa, xb))
+
+    @cached_property
+    def brow_y(self) -> float:
+        """Canonical y of the brows' upper edge (the higher of the two)."""
+        return float(min(self.pts[[70, 63, 105, 66, 107, 300, 293, 334, 296, 336], 1]))
+
+    @cached_property
+    def mouth_y(self) -> float:
+        return float(self.pts[[13, 14], 1].mean())
+
+
+def regions_of(analysis: Analysis) -> FaceRegions | None:
+    """The photo's FaceRegions, built on first use and kept on the analysis; None without a mesh."""
+    if analysis.mesh is None or analysis.face_width_px is None or analysis.face_width_px < 8:
+        return None
+    cached = analysis.__dict__.get("_face_regions")
+    if cached is None:
+        cached = FaceRegions(analysis)
+        analysis.__dict__["_face_regions"] = cached
+    return cached

@@ -1,0 +1,61 @@
+"""EARS_COVERED: both ears visible, not under hair, a hat or hands — judged for each ear."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from receipt.regions import EYE_Y, FW, SUBNASALE, regions_of
+from receipt.rules.base import (NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed,
+                                ramp)
+
+CODE = "EARS_COVERED"
+# skin-coloured share of the band beside the face contour where a frontal ear shows
+SKIN_GOOD, SKIN_BAD = 0.35, 0.10
+EAR_AREA = 0.015  # skin area beyond the contour, in face widths squared, that a visible frontal ear shows
+INNER, OUTER = -0.03, 0.16  # band from just outside the contour (not the cheek) to this far out, in face widths
+# Ears are redder and a little darker than the cheeks; blond and brown hair, the colours that
+# pass for skin, are yellower: so the hue window leans red and stops soon on the yellow side.
+EAR_SKIN = {"hue_shift": -10.0, "hue_tol": 18.0, "dark_tol": 0.5}
+# image left is the subject's right ear
+SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear")}
+
+
+def ear_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    left_x, right_x = r.contour_x
+    top, bottom = EYE_Y - 0.05 * FW, float(r.pts[SUBNASALE, 1])
+    if side == "right":
+        return left_x - OUTER * FW, top, left_x + INNER * FW, bottom
+    return right_x - INNER * FW, top, right_x + OUTER * FW, bottom
+
+
+def check(ctx: RuleContext) -> RuleResult:
+    r = regions_of(ctx.analysis)
+    if r is None:
+        return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
+    shares: dict[str, float] = {}
+    boxes = {}
+    for side in SIDES:
+        box = ear_box(r, side)
+        rows, cols = r.box_slice(*box)
+        valid = r.valid[rows, cols]
+        person = (r.person[rows, cols] > 0.5) & valid
+        if valid.mean() < 0.5 or person.sum() < 0.05 * person.size:  # outside the photo, or nothing beside the face
+            shares[side] = 0.0
+        else:
+            skin = (r.skin_in(rows, cols, **EAR_SKIN) > 0.5) & person
+            shares[side] = float(skin.sum()) / (EAR_AREA * FW * FW)
+        boxes[side] = box
+    scores = {side: ramp(v, SKIN_GOOD, SKIN_BAD) for side, v in shares.items()}
+    side = min(scores, key=scores.get)  # type: ignore[arg-type]
+    covered = [s for s in SIDES if scores[s] < 0.5]
+    if len(covered) == 2:
+        zh, en = "双耳", "both ears"
+    else:
+        zh, en = SIDES[side]
+    evidence = tuple(box_region(r, CODE, boxes[s]) for s in SIDES if scores[s] < 0.75)
+    return judged(ctx, CODE, scores[side], {
+        "pass": ("双耳露出", "Both ears are visible"),
+        "borderline": (f"{zh}可能被遮挡，需人工审核", f"{en.capitalize()} may be covered; a reviewer will check"),
+        "fail": (f"头发遮挡了{zh}，请将头发拢到耳后，露出双耳", f"Hair covers {en}; tuck the hair behind the ears so both "
+                 "ears show"),
+    }, evidence, right=round(shares["right"], 3), left=round(shares["left"], 3))

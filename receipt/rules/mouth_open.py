@@ -1,0 +1,44 @@
+"""MOUTH_OPEN: lips closed, no teeth showing, no broad smile."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from receipt.regions import LIPS_INNER, LIPS_OUTER, regions_of
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, Region, RuleContext, RuleResult, judged, not_assessed, ramp
+
+CODE = "MOUTH_OPEN"
+GAP_GOOD, GAP_BAD = 0.04, 0.20  # inner-lip gap over mouth width: closed .. clearly parted
+TEETH_GOOD, TEETH_BAD = 0.02, 0.12  # teeth-coloured share of the mouth's outer area
+
+
+def check(ctx: RuleContext) -> RuleResult:
+    r = regions_of(ctx.analysis)
+    if r is None:
+        return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
+    p = r.pts
+    width = float(np.linalg.norm(p[308] - p[78]))
+    gap = float(np.linalg.norm(p[14] - p[13])) / max(width, 1.0)
+    outer = r.polygon_mask(LIPS_OUTER)
+    # the opening between the lips, grown a little: the mesh's inner lip line sits on the teeth
+    inner = cv2.dilate(r.polygon_mask(LIPS_INNER).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & outer
+    lab = r.lab
+    lips = lab[outer & ~inner]
+    teeth_share = 0.0
+    if lips.size and outer.any():
+        lip_l = float(np.median(lips[:, 0]))
+        opening = lab[inner]
+        chroma = np.hypot(opening[:, 1], opening[:, 2])
+        # teeth: clearly lighter than the lips and far less red
+        teeth = (opening[:, 0] > lip_l + 12) & (chroma < 0.6 * float(np.median(np.hypot(lips[:, 1], lips[:, 2]))) + 4)
+        teeth_share = float(teeth.sum() / outer.sum())
+    score = min(ramp(gap, GAP_GOOD, GAP_BAD), ramp(teeth_share, TEETH_GOOD, TEETH_BAD))
+    evidence = (Region(CODE, polygon=r.image_outline(LIPS_OUTER)),)
+    return judged(ctx, CODE, score, {
+        "pass": ("嘴巴自然闭合", "The mouth is closed"),
+        "borderline": ("嘴唇可能微张或露齿，需人工审核", "The lips may be parted or showing teeth; a reviewer will check"),
+        "fail": ("张嘴或露齿笑，请自然闭合嘴巴、表情平和", "The mouth is open or smiling with teeth; close the lips and keep "
+                 "a neutral expression"),
+    }, evidence, gap=round(gap, 3), teeth=round(teeth_share, 3))
+
