@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 STRICT = os.environ.get("PHOTO_RECEIPT_STRICT") == "1"
+pytest_plugins = ["tests.service_fixtures"]  # backends, workers and photos for the service tests
 
 
 def require(condition: bool, reason: str) -> None:
