@@ -1,0 +1,58 @@
+"""NECKLACE: no necklace, chain or pendant at the neck — bright or golden thin things on neck skin."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from receipt.regions import EYE_X, FW, regions_of
+from receipt.rules.base import (NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed,
+                                ramp)
+
+CODE = "NECKLACE"
+AREA_GOOD, AREA_BAD = 0.8, 3.0  # jewel-like area lying on neck skin, thousandths of a face width squared
+TOPHAT = 14.0  # L units a chain link or bead must stand above the skin around it
+MAX_BLOB = 0.012  # face widths squared: bigger bright things are a collar or a strap, not jewellery
+
+
+def neck_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    chin = float(r.pts[152, 1])
+    return EYE_X - 0.42 * FW, chin + 0.04 * FW, EYE_X + 0.42 * FW, chin + 0.80 * FW
+
+
+def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
+    lum = r.lab[rows, cols, 0]
+    size = max(3, int(0.04 * FW)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    bright = cv2.morphologyEx(lum, cv2.MORPH_TOPHAT, kernel) > TOPHAT
+    dark = cv2.morphologyEx(lum, cv2.MORPH_BLACKHAT, kernel) > 1.6 * TOPHAT  # dark beads and cords
+    lab = r.smooth_lab[rows, cols]
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    golden = (hue > 70) & (hue < 100) & (chroma > 35) & (lab[..., 0] > 45)
+    skin = r.skin_in(rows, cols) > 0.5
+    # jewellery lies on skin: most of its neighbourhood is skin even where it is not
+    around = cv2.blur(skin.astype(np.float32), (size * 2 + 1, size * 2 + 1)) > 0.5
+    candidates = (bright | dark | golden) & around & ~skin & r.valid[rows, cols]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        keep[i] = 3 <= stats[i, cv2.CC_STAT_AREA] <= MAX_BLOB * FW * FW
+    return keep[labels]
+
+
+def check(ctx: RuleContext) -> RuleResult:
+    r = regions_of(ctx.analysis)
+    if r is None:
+        return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
+    box = neck_box(r)
+    rows, cols = r.box_slice(*box)
+    if r.valid[rows, cols].mean() < 0.3:
+        return not_assessed(CODE, "照片未拍到颈部，无法判断是否佩戴项链", "The neck is not in the photo; necklaces cannot be checked")
+    area = 1000.0 * float(jewel_mask(r, rows, cols).sum()) / (FW * FW)
+    score = ramp(area, AREA_GOOD, AREA_BAD)
+    return judged(ctx, CODE, score, {
+        "pass": ("未见项链", "No necklace"),
+        "borderline": ("颈部可能佩戴项链，需人工审核", "There may be a necklace; a reviewer will check"),
+        "fail": ("佩戴了项链或颈饰，请摘下后重新拍摄", "A necklace is visible; take it off and retake the photo"),
+    }, (box_region(r, CODE, box),) if score < 0.75 else (), area=round(area, 2))
