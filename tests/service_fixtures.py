@@ -193,6 +193,9 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
     pool = Workers(tmp_path)
     yield pool
     pool.stop_all()
+    for proc in pool.procs:  # shown by pytest only when the test failed
+        text = proc.log_path.read_text(errors="replace")  # type: ignore[attr-defined]
+        print(f"--- worker pid {proc.pid} exit {proc.returncode} ---\n{text[-4000:]}")
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> Any:
