@@ -41,7 +41,7 @@ def parse_id_number(value: str, *, today: date | None = None) -> tuple[str, date
         raise _invalid("ID_NUMBER_INVALID", "身份证号码中的出生日期无效",
                        "the birth date inside the ID number is not a real date") from None
     today = today or date.today()
-    if birth > today or birth.year < 1900:
+    if birth > today or birth.year < 1880:  # 1880: the example number in GB 11643 itself
         raise _invalid("ID_NUMBER_INVALID", "身份证号码中的出生日期无效",
                        "the birth date inside the ID number is not plausible")
     if id_check_character(number[:17]) != number[17]:
