@@ -1,0 +1,79 @@
+"""The applicant page in headless Chromium: upload, see a rejection, resubmit, download the receipt."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from receipt.api import create_app
+from tests.conftest import require
+from tests.service_fixtures import Backend, LiveServer, compliant_photo, two_face_photo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require(Path(CHROMIUM).exists(), f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright (python) not installed")
+        raise
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    with sync_playwright() as pw:
+        # a persistent context gives the fresh user-data-dir the launch flags above expect
+        context = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                        headless=True, accept_downloads=True)
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> None:
+    # the page is database-agnostic (the API tests run on both); SQLite and in-process jobs here
+    (tmp_path / "home").mkdir()
+    backend = Backend("sqlite", f"sqlite:///{tmp_path / 'page.db'}", tmp_path)
+    bad = tmp_path / "two-faces.jpg"
+    bad.write_bytes(two_face_photo())
+    good = tmp_path / "portrait.jpg"
+    good.write_bytes(compliant_photo("a_021"))
+    with LiveServer(create_app(backend.settings())) as server:
+        page = browser.new_page()
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        page.goto(server.url + "/")
+        page.select_option("#city", "shenzhen")
+        page.select_option("#spec", "shenzhen-ssc")
+        page.fill("#applicant_name", "张三")
+        page.set_input_files("[data-testid=album-input] >> nth=0", str(bad))
+        page.click("#submit")
+        page.wait_for_selector("[data-testid=result-rejected]", state="visible", timeout=60_000)
+        assert page.locator("[data-testid=status]").get_attribute("data-status") == "rejected"
+        assert page.locator("[data-testid=reasons] li[data-code=FACE_COUNT]").count() == 1
+        page.wait_for_function("document.getElementById('annotated').naturalWidth > 0")
+        assert "重新提交" in page.inner_text("[data-testid=resubmit]")
+        order_id = page.inner_text("#order-id")
+
+        page.set_input_files("#pick-resubmit [data-testid=album-input]", str(good))
+        page.click("[data-testid=resubmit]")
+        page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=60_000)
+        assert page.inner_text("#order-id") == order_id  # same order, second attempt
+        number = page.inner_text("[data-testid=receipt-number]").replace(" ", "")
+        assert len(number) == 15 and number.startswith("BA2")
+        page.wait_for_function("document.getElementById('issued-photo').naturalWidth > 0")
+        with page.expect_download() as info:
+            page.click("[data-testid=download]")
+        saved = tmp_path / "receipt.pdf"
+        info.value.save_as(saved)
+        assert saved.read_bytes().startswith(b"%PDF") and number in info.value.suggested_filename
+
+        page.reload()  # the order survives a reload (token kept on this device)
+        page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=30_000)
+        page.close()
