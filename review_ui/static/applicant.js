@@ -305,7 +305,7 @@ function renderHistory(attempts) {
   $("history").replaceChildren(...attempts.map((a) => {
     const li = document.createElement("li");
     const verdict = { pass: "通过 passed", review: "人工审核 review", reject: "不合格 rejected" }[a.verdict] || a.status;
-    const when = a.created_at ? new Date(a.created_at).toLocaleString() : "";
+    const when = a.created_at ? new Date(a.created_at).toLocaleString("zh-CN", { hour12: false }) : "";
     li.textContent = `第 ${a.attempt} 次 #${a.attempt} · ${verdict} · ${when}`;
     if (a.reasons && a.reasons.length && a.verdict !== "pass") {
       const small = document.createElement("small");
