@@ -18,6 +18,7 @@ from receipt.api import create_app
 from receipt.storage import AnalysisResult, Attempt, Event, Receipt
 from tests.conftest import ROOT, require
 from tests.service_fixtures import (
+    TEST_SPEC,
     Backend,
     Workers,
     compliant_photo,
@@ -27,7 +28,7 @@ from tests.service_fixtures import (
     wait_for,
 )
 
-SPEC = "guangdong-id"
+SPEC = TEST_SPEC
 
 
 def _upload(client: TestClient, photo: bytes) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def test_upload_reject_resubmit_issue_through_a_worker(queue_env: tuple[Backend,
     workers.start(_worker_env(backend, redis_url, queue))
     with _client(backend, redis_url, queue) as client:
         assert client.get("/api/v1/health").json()["jobs"] == "rq"
-        good = _upload(client, compliant_photo("a_021"))
+        good = _upload(client, compliant_photo())
         bad = _upload(client, two_face_photo())
         issued = _wait_status(client, good, {"issued", "rejected", "in_review", "error"})
         assert issued["status"] == "issued", issued
@@ -85,7 +86,7 @@ def test_upload_reject_resubmit_issue_through_a_worker(queue_env: tuple[Backend,
         assert rejected["status"] == "rejected"
         assert "FACE_COUNT" in [r["code"] for r in rejected["attempts"][0]["reasons"]]
         r = client.post(f"/api/v1/orders/{bad['order_id']}/attempts", headers={"Authorization": f"Bearer {bad['token']}"},
-                        files={"photo": ("p.jpg", compliant_photo("c_052"), "image/jpeg")})
+                        files={"photo": ("p.jpg", compliant_photo(), "image/jpeg")})
         assert r.status_code == 202
         again = _wait_status(client, bad, {"issued", "error"})
         assert again["status"] == "issued" and [a["verdict"] for a in again["attempts"]] == ["reject", "pass"]

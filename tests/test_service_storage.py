@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,9 +18,9 @@ from receipt.blobs import BlobStore
 from receipt.errors import ReceiptError
 from receipt.runtime import Runtime
 from receipt.storage import LATEST_VERSION, Attempt, Event, Receipt, SchemaVersion, migrate, utcnow
-from tests.service_fixtures import Backend, unique_compliant_photo
+from tests.service_fixtures import TEST_SPEC, Backend
 
-SPEC = "shenzhen-ssc"
+SPEC = TEST_SPEC
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def rt(backend: Backend) -> Runtime:
 
 
 def _new_attempt(rt: Runtime) -> tuple[orders.NewOrder, int]:
-    new = orders.create_order(rt, spec_id=SPEC, applicant=validate_applicant("赵六"), photo=unique_compliant_photo())
+    new = orders.create_order(rt, spec_id=SPEC, applicant=validate_applicant("赵六"), photo=b"\xff\xd8" + secrets.token_bytes(64))
     attempt_id = orders.latest_attempt_id(rt, new.order_id)
     assert attempt_id is not None
     return new, attempt_id

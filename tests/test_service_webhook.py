@@ -64,7 +64,7 @@ def receiver() -> Iterator[Receiver]:
 def test_status_events_are_signed_and_retried(backend: Backend, receiver: Receiver) -> None:
     settings = backend.settings(webhook_url=receiver.url, webhook_secret=SECRET)
     with TestClient(create_app(settings)) as client:
-        r = client.post("/api/v1/orders", files={"photo": ("p.jpg", compliant_photo("a_021"), "image/jpeg")},
+        r = client.post("/api/v1/orders", files={"photo": ("p.jpg", compliant_photo(), "image/jpeg")},
                         data={"spec": "shenzhen-ssc", "applicant_name": "陈七"})
         order_id = r.json()["order_id"]
 
@@ -88,7 +88,7 @@ def test_undeliverable_webhook_ends_failed_not_silent(backend: Backend) -> None:
     try:
         settings = backend.settings(webhook_url=dead.url, webhook_secret=SECRET, webhook_max_tries=2)
         with TestClient(create_app(settings)) as client:
-            client.post("/api/v1/orders", files={"photo": ("p.jpg", compliant_photo("c_052"), "image/jpeg")},
+            client.post("/api/v1/orders", files={"photo": ("p.jpg", compliant_photo(), "image/jpeg")},
                         data={"spec": "shenzhen-ssc", "applicant_name": "陈七"})
             rt = client.app.state.rt  # type: ignore[attr-defined]
 
