@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 
 from receipt.regions import EYE_Y, FW, SUBNASALE, regions_of
-from receipt.rules.base import (NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed,
-                                ramp)
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "EARRINGS"
 # jewel-like area in the lobe region, in thousandths of a face width squared

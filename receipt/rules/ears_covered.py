@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from receipt.regions import EYE_Y, FW, SUBNASALE, regions_of
-from receipt.rules.base import (NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed,
-                                ramp)
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "EARS_COVERED"
 # skin-coloured share of the band beside the face contour where a frontal ear shows

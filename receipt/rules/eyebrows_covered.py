@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from receipt.regions import FW, regions_of
-from receipt.rules.base import (NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed,
-                                ramp)
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "EYEBROWS_COVERED"
 # share of skin-coloured pixels over the brow and in the strip just above it

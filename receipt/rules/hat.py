@@ -10,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from receipt.regions import EYE_X, FOREHEAD, FW, regions_of
-from receipt.rules.base import (NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed,
-                                ramp)
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "HAT"
-SHARE_GOOD, SHARE_BAD = 0.40, 0.80  # share of the crown's non-skin pixels whose colour is not a hair colour
+SHARE_GOOD, SHARE_BAD = 0.08, 0.78  # share of the crown's non-skin pixels whose colour is not a hair colour
 
 
 def crown_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]

@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 
 from receipt.regions import EYE_X, FW, regions_of
-from receipt.rules.base import (NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed,
-                                ramp)
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "NECKLACE"
 AREA_GOOD, AREA_BAD = 0.8, 3.0  # jewel-like area lying on neck skin, thousandths of a face width squared

@@ -1,0 +1,374 @@
+"""Evaluate the rules and the decision against a labelled photo folder (the ../shared/eval format).
+
+The folder holds `images/` and `labels.jsonl` (one JSON object per photo, see that folder's
+README). Every photo goes through `check_photo` exactly as an upload would; the report gives,
+per rule, the confusion matrix against the label that rule answers and the equal-error rate of
+its scores, and overall the false-accept rate (auto-pass of a photo labelled not OK), the
+false-reject rate (auto-reject of a photo labelled OK), the automation rate (share not sent to a
+reviewer) and the time per photo. Photos marked `synthetic` are reported apart and kept out of
+the headline figures.
+
+`evaluate()` and `write_report()` are the core; `add_commands()` is the CLI glue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from receipt.errors import ReceiptError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
+VERDICTS = ("pass", "borderline", "fail", "n/a")
+MIN_PER_CLASS = 3  # an EER from fewer labelled photos per class is noise
+
+
+def _label_bool(key: str, compliant: Any = True) -> Callable[[dict[str, Any]], bool | None]:
+    def read(label: dict[str, Any]) -> bool | None:
+        value = label.get(key)
+        if value is None or value == "unknown":
+            return None
+        return value == compliant
+    return read
+
+
+def _label_in(key: str, ok: set[str], bad: set[str]) -> Callable[[dict[str, Any]], bool | None]:
+    def read(label: dict[str, Any]) -> bool | None:
+        value = label.get(key)
+        if value in ok:
+            return True
+        if value in bad:
+            return False
+        return None
+    return read
+
+
+# Which label field answers each rule: True = the photo complies with that rule, None = no label.
+LABEL_FOR_RULE: dict[str, Callable[[dict[str, Any]], bool | None]] = {
+    "FACE_COUNT": lambda label: None if label.get("faces") is None else label["faces"] == 1,
+    "NOT_PHOTO": _label_bool("photo"),
+    "POSE": _label_bool("frontal"),
+    "SHOULDERS": _label_bool("shoulders_visible"),
+    "EYES_CLOSED": _label_bool("eyes_open"),
+    "MOUTH_OPEN": _label_bool("mouth_closed"),
+    "EYEBROWS_COVERED": _label_in("eyebrows_visible", {"both"}, {"partial", "none"}),
+    "EARS_COVERED": _label_in("ears_visible", {"both"}, {"one", "none"}),
+    "HAT": _label_bool("hat", False),
+    "EARRINGS": _label_in("earrings", {"no"}, {"yes"}),
+    "NECKLACE": _label_in("necklace", {"no"}, {"yes"}),
+    "HAIR_ACCESSORY": _label_bool("hair_accessory", False),
+    "GLASSES_TINTED": _label_in("glasses", {"none", "clear"}, {"tinted"}),
+    "GLASSES_GLARE": _label_bool("glasses_glare", False),
+    # "mild" shadow and "likely" beautified are judgement calls: left out of the rule's figures
+    "FACE_SHADOW": _label_in("face_shadow", {"none"}, {"strong"}),
+    "BEAUTIFIED": _label_in("beautified", {"no"}, {"yes"}),
+    "BLUR": _label_bool("blur", False),
+}
+
+
+@dataclass
+class PhotoResult:
+    id: str
+    label: dict[str, Any]
+    verdict: str  # pass | review | reject
+    rules: dict[str, tuple[float | None, str]] = field(default_factory=dict)  # code -> (score, verdict)
+    error: str | None = None  # reason code when the file itself was refused
+    ms: float = 0.0
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.label.get("synthetic"))
+
+    @property
+    def ok(self) -> bool | None:
+        value = self.label.get("id_photo_ok")
+        return None if value is None else bool(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "verdict": self.verdict, "error": self.error, "ms": round(self.ms, 1),
+                "id_photo_ok": self.ok, "synthetic": self.synthetic,
+                "rules": {code: {"score": None if s is None else round(s, 4), "verdict": v}
+                          for code, (s, v) in self.rules.items()}}
+
+
+@dataclass
+class RuleFigures:
+    code: str
+    confusion: dict[str, dict[str, int]]  # "compliant" / "non-compliant" -> verdict -> count
+    eer: float | None
+    eer_threshold: float | None
+    n_compliant: int
+    n_noncompliant: int
+
+
+@dataclass
+class Headline:
+    photos: int
+    labelled_ok: int
+    labelled_not_ok: int
+    false_accept: int
+    false_reject: int
+    reviewed: int
+    ms_median: float
+    ms_mean: float
+
+    @property
+    def far(self) -> float:
+        return self.false_accept / self.labelled_not_ok if self.labelled_not_ok else 0.0
+
+    @property
+    def frr(self) -> float:
+        return self.false_reject / self.labelled_ok if self.labelled_ok else 0.0
+
+    @property
+    def automation(self) -> float:
+        return 1.0 - self.reviewed / self.photos if self.photos else 0.0
+
+
+@dataclass
+class EvalReport:
+    spec_id: str
+    photos: list[PhotoResult]
+    real: Headline
+    synthetic: Headline | None
+    rules: list[RuleFigures]
+
+
+# -- core ------------------------------------------------------------------------------------------
+
+def load_labels(folder: Path) -> list[tuple[dict[str, Any], Path]]:
+    """(label, image path) for every labelled photo whose image exists."""
+    labels_file = folder / "labels.jsonl"
+    if not labels_file.exists():
+        raise ReceiptError("EVAL_NO_LABELS", f"{labels_file} not found (expected images/ and labels.jsonl)")
+    images = {p.stem: p for p in (folder / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES} \
+        if (folder / "images").is_dir() else {}
+    out = []
+    for number, line in enumerate(labels_file.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            label = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ReceiptError("EVAL_BAD_LABEL", f"{labels_file}:{number}: {exc}") from exc
+        path = images.get(str(label.get("id")))
+        if path is None:
+            log.warning("no image for label %s", label.get("id"))
+            continue
+        out.append((label, path))
+    return out
+
+
+def check_one(label: dict[str, Any], path: Path, spec: Any) -> PhotoResult:
+    from receipt.pipeline import check_photo
+
+    start = time.perf_counter()
+    try:
+        report = check_photo(path.read_bytes(), spec)
+    except ReceiptError as exc:  # refused at intake (too small, corrupt...): an automatic reject
+        return PhotoResult(str(label["id"]), label, "reject", error=exc.code, ms=(time.perf_counter() - start) * 1000)
+    ms = (time.perf_counter() - start) * 1000
+    rules = {r.code: (r.score, r.verdict if r.assessed else "n/a") for r in report.rules}
+    return PhotoResult(str(label["id"]), label, report.verdict, rules, ms=ms)
+
+
+def equal_error_rate(compliant: list[float], noncompliant: list[float]) -> tuple[float | None, float | None]:
+    """EER of scores (higher = more compliant): where the share of non-compliant photos at or above
+    a threshold equals the share of compliant ones below it; the mean of the two at the closest point."""
+    if len(compliant) < MIN_PER_CLASS or len(noncompliant) < MIN_PER_CLASS:
+        return None, None
+    best: tuple[float, float, float] | None = None
+    for threshold in sorted(set(compliant) | set(noncompliant) | {1.0 + 1e-9}):
+        far = sum(s >= threshold for s in noncompliant) / len(noncompliant)
+        frr = sum(s < threshold for s in compliant) / len(compliant)
+        gap = abs(far - frr)
+        if best is None or gap < best[0]:
+            best = (gap, (far + frr) / 2, threshold)
+    assert best is not None
+    return best[1], best[2]
+
+
+def rule_figures(photos: Iterable[PhotoResult], codes: Iterable[str]) -> list[RuleFigures]:
+    photos = list(photos)
+    figures = []
+    for code in codes:
+        read = LABEL_FOR_RULE.get(code)
+        confusion = {"compliant": dict.fromkeys(VERDICTS, 0), "non-compliant": dict.fromkeys(VERDICTS, 0)}
+        good: list[float] = []
+        bad: list[float] = []
+        for photo in photos:
+            if read is None or code not in photo.rules:
+                continue
+            truth = read(photo.label)
+            if truth is None:
+                continue
+            score, verdict = photo.rules[code]
+            confusion["compliant" if truth else "non-compliant"][verdict] += 1
+            if score is not None:
+                (good if truth else bad).append(score)
+        eer, threshold = equal_error_rate(good, bad) if read is not None else (None, None)
+        figures.append(RuleFigures(code, confusion, eer, threshold, len(good), len(bad)))
+    return figures
+
+
+def headline(photos: list[PhotoResult]) -> Headline:
+    times = [p.ms for p in photos if p.error is None] or [0.0]
+    return Headline(
+        photos=len(photos),
+        labelled_ok=sum(p.ok is True for p in photos),
+        labelled_not_ok=sum(p.ok is False for p in photos),
+        false_accept=sum(p.ok is False and p.verdict == "pass" for p in photos),
+        false_reject=sum(p.ok is True and p.verdict == "reject" for p in photos),
+        reviewed=sum(p.verdict == "review" for p in photos),
+        ms_median=statistics.median(times), ms_mean=statistics.fmean(times),
+    )
+
+
+def evaluate(folder: Path, spec_id: str = "guangdong-id", *, limit: int = 0, progress: bool = True) -> EvalReport:
+    from tqdm import tqdm
+
+    from receipt.rules import RULES
+    from receipt.specs import get_spec
+    from receipt.vision import warm_up
+
+    spec = get_spec(spec_id)
+    items = load_labels(folder)[: limit or None]
+    warm_up()  # model start-up is not a per-photo cost
+    photos = [check_one(label, path, spec)
+              for label, path in tqdm(items, desc="eval", unit="photo", disable=not progress)]
+    real = [p for p in photos if not p.synthetic]
+    synthetic = [p for p in photos if p.synthetic]
+    return EvalReport(spec_id, photos, headline(real), headline(synthetic) if synthetic else None,
+                      rule_figures(real, RULES))
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def _headline_rows(name: str, h: Headline) -> list[str]:
+    return [
+        f"| {name} | {h.photos} | {h.labelled_ok} / {h.labelled_not_ok} | {_pct(h.far)} ({h.false_accept}) "
+        f"| {_pct(h.frr)} ({h.false_reject}) | {_pct(h.automation)} ({h.reviewed} reviewed) "
+        f"| {h.ms_median:.0f} / {h.ms_mean:.0f} |"
+    ]
+
+
+def markdown(report: EvalReport, folder: Path) -> str:
+    lines = [f"# Rule evaluation: `{folder}` with spec `{report.spec_id}`", ""]
+    lines += ["## Decision", "",
+              "FAR = auto-pass of a photo labelled not OK; FRR = auto-reject of a photo labelled OK; "
+              "automation = share not sent to a reviewer.", "",
+              "| photos | n | OK / not OK | FAR | FRR | automation | ms median / mean |",
+              "|---|---|---|---|---|---|---|"]
+    lines += _headline_rows("real (headline)", report.real)
+    if report.synthetic:
+        lines += _headline_rows("synthetic (apart)", report.synthetic)
+    lines += ["", "## Rules (real photos)", "",
+              "Confusion: rows are the label (compliant / non-compliant with that rule), columns the rule's "
+              "verdict. EER from the scores where each class has at least "
+              f"{MIN_PER_CLASS} labelled photos.", "",
+              "| rule | label n (ok/not) | EER | compliant: pass / border / fail / n.a. "
+              "| non-compliant: pass / border / fail / n.a. |",
+              "|---|---|---|---|---|"]
+    for f in report.rules:
+        if f.code not in LABEL_FOR_RULE:
+            lines.append(f"| {f.code} | no label | – | – | – |")
+            continue
+        eer = "too few labels" if f.eer is None else f"{_pct(f.eer)} (t={f.eer_threshold:.2f})"
+        c, n = f.confusion["compliant"], f.confusion["non-compliant"]
+        lines.append(f"| {f.code} | {f.n_compliant}/{f.n_noncompliant} | {eer} "
+                     f"| {' / '.join(str(c[v]) for v in VERDICTS)} | {' / '.join(str(n[v]) for v in VERDICTS)} |")
+    wrong_pass = [p.id for p in report.photos if not p.synthetic and p.ok is False and p.verdict == "pass"]
+    wrong_reject = [p for p in report.photos if not p.synthetic and p.ok is True and p.verdict == "reject"]
+    lines += ["", "## Errors", "", f"- auto-passed although labelled not OK: {', '.join(wrong_pass) or 'none'}"]
+    for p in wrong_reject:
+        failing = [code for code, (_, v) in p.rules.items() if v == "fail"] or [p.error or "?"]
+        lines.append(f"- auto-rejected although labelled OK: {p.id} ({', '.join(failing)})")
+    if not wrong_reject:
+        lines.append("- auto-rejected although labelled OK: none")
+    causes: dict[str, int] = {}
+    for p in report.photos:
+        if not p.synthetic and p.verdict == "review":
+            for code, (_, v) in p.rules.items():
+                if v in ("borderline", "n/a"):
+                    causes[code] = causes.get(code, 0) + 1
+    top = ", ".join(f"{code} {n}" for code, n in sorted(causes.items(), key=lambda kv: -kv[1]))
+    lines += [f"- rules holding reviewed photos back: {top or 'none'}", ""]
+    return "\n".join(lines)
+
+
+def chart(report: EvalReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = [f for f in report.rules if f.eer is not None]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 1]})
+    names = [f.code for f in figures]
+    values = [100 * (f.eer or 0) for f in figures]
+    bars = left.barh(names, values, color=["#c62828" if v > 10 else "#2e7d32" for v in values])
+    left.axvline(10, color="grey", linestyle="--", linewidth=1)
+    left.set_xlabel("equal-error rate, % (target <= 10 %)")
+    left.set_title("Per-rule EER on real photos")
+    left.invert_yaxis()
+    for bar, value in zip(bars, values, strict=True):
+        left.text(bar.get_width() + 0.5, bar.get_y() + bar.get_height() / 2, f"{value:.1f}", va="center", fontsize=8)
+    h = report.real
+    labels = ["FAR", "FRR", "automation"]
+    vals = [100 * h.far, 100 * h.frr, 100 * h.automation]
+    targets = [2, 5, 70]
+    right.bar(labels, vals, color=["#c62828" if (v > t if i < 2 else v < t) else "#2e7d32"
+                                   for i, (v, t) in enumerate(zip(vals, targets, strict=True))])
+    for i, (v, t) in enumerate(zip(vals, targets, strict=True)):
+        right.text(i, v + 1, f"{v:.1f}", ha="center", fontsize=9)
+        right.plot([i - 0.4, i + 0.4], [t, t], color="grey", linestyle="--", linewidth=1)
+    right.set_ylim(0, 105)
+    right.set_title(f"Decision ({h.photos} real photos)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: EvalReport, folder: Path, out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"markdown": out / "report.md", "chart": out / "report.png", "results": out / "results.jsonl"}
+    paths["markdown"].write_text(markdown(report, folder), encoding="utf-8")
+    with paths["results"].open("w", encoding="utf-8") as fh:
+        for photo in report.photos:
+            fh.write(json.dumps(photo.to_dict(), ensure_ascii=False) + "\n")
+    chart(report, paths["chart"])
+    return paths
+
+
+# -- CLI glue --------------------------------------------------------------------------------------
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    report = evaluate(folder, args.spec, limit=args.limit, progress=not args.no_progress)
+    paths = write_report(report, folder, Path(args.out))
+    print(markdown(report, folder))
+    print(f"written: {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate the rules against a labelled photo folder (images/ + labels.jsonl)")
+    p.add_argument("folder")
+    p.add_argument("--out", default="out/eval", help="where report.md, report.png and results.jsonl go")
+    p.add_argument("--spec", default="guangdong-id", help="spec whose thresholds and background are used")
+    p.add_argument("--limit", type=int, default=0, help="only the first N photos")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)

@@ -1,0 +1,80 @@
+"""BEAUTIFIED: no beauty filter — skin smoothing (磨皮) or whitening (美白).
+
+Smoothing: the fine texture of the cheeks (pores, fine lines, sensor grain) measured at the
+photo's own resolution, as a share of skin lightness, against how sharp the eyes are in the same
+photo: a smoothed face keeps crisp lashes over wax-smooth skin, while a merely soft photo blurs
+both. Whitening: skin far lighter and greyer than any natural complexion in studio light.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from receipt.regions import EYE_Y, FW, regions_of
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
+
+CODE = "BEAUTIFIED"
+MEASURE_FACE_WIDTH = 448.0  # measure at most at this face width, never upscaled
+TEXTURE_GOOD, TEXTURE_BAD = 0.28, 0.17  # median |skin - blur(skin, 1px)| in % of skin lightness
+EYE_SHARP = 2.5  # eye detail (90th pct, same units) of a crisp photo; softer photos earn lower skin texture
+WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 80.0, 15.0, 9.0  # whitening: L* above, chroma below
+
+
+def _patch(gray: np.ndarray, box: tuple[int, int, int, int], factor: float) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    patch = gray[max(0, y0):max(0, y1), max(0, x0):max(0, x1)].astype(np.float32)
+    if factor < 1.0 and patch.size:
+        patch = cv2.resize(patch, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return patch
+
+
+def check(ctx: RuleContext) -> RuleResult:
+    r = regions_of(ctx.analysis)
+    if r is None:
+        return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
+    a = ctx.analysis
+    factor = min(1.0, MEASURE_FACE_WIDTH / r.source_face_width)
+    scores: dict[str, float] = {}
+    details: dict[str, float] = {}
+    textures = []
+    for cheek in r.cheek_masks:
+        ys, xs = np.nonzero(cheek)
+        if ys.size < 30:
+            continue
+        # the cheek's inner part, as an axis-aligned box in the working image
+        corners = r.to_image(np.array([[np.percentile(xs, 20), np.percentile(ys, 20)],
+                                       [np.percentile(xs, 80), np.percentile(ys, 80)]]))
+        x0, y0 = corners.min(axis=0).astype(int)
+        x1, y1 = corners.max(axis=0).astype(int)
+        patch = _patch(a.gray, (x0, y0, x1, y1), factor)
+        if min(patch.shape) < 6:
+            continue
+        detail = np.abs(patch - cv2.GaussianBlur(patch, (0, 0), 1.0))
+        textures.append(100.0 * float(np.median(detail)) / (float(np.median(patch)) + 1.0))
+    eye_box = r.to_image(np.array([[r.pts[33, 0] - 0.05 * FW, r.brow_y - 0.04 * FW],
+                                   [r.pts[263, 0] + 0.05 * FW, EYE_Y + 0.08 * FW]]))
+    x0, y0 = eye_box.min(axis=0).astype(int)
+    x1, y1 = eye_box.max(axis=0).astype(int)
+    eyes = _patch(a.gray, (x0, y0, x1, y1), factor)
+    if textures and min(eyes.shape) >= 6:
+        eye_detail = 100.0 * float(np.percentile(np.abs(eyes - cv2.GaussianBlur(eyes, (0, 0), 1.0)), 90))
+        eye_detail /= float(np.median(eyes)) + 1.0
+        texture = float(np.median(textures)) / min(1.0, eye_detail / EYE_SHARP)
+        scores["smooth"] = ramp(texture, TEXTURE_GOOD, TEXTURE_BAD)
+        details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2))
+    ref = r.skin_reference
+    chroma = float(ref[2] * ref[0])
+    scores["white"] = ramp(chroma, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD) if ref[0] > WHITE_L else 1.0
+    details.update(skin_lightness=round(float(ref[0]), 1), skin_chroma=round(chroma, 1))
+    if ctx.intake.grayscale:  # no colour to judge whitening by
+        scores["white"] = 1.0
+    worst = min(scores, key=scores.get)  # type: ignore[arg-type]
+    zh, en = (("皮肤过度磨皮、纹理缺失", "the skin looks smoothed by a beauty filter") if worst == "smooth"
+              else ("肤色过白、不自然（美白）", "the skin looks whitened"))
+    return judged(ctx, CODE, scores[worst], {
+        "pass": ("未见美颜痕迹", "No sign of beautification"),
+        "borderline": (f"照片可能经过美颜：{zh}，需人工审核", f"The photo may be beautified: {en}; a reviewer will check"),
+        "fail": (f"照片经过美颜处理：{zh}，请关闭美颜、滤镜后重新拍摄",
+                 f"The photo is beautified: {en}; turn off beauty filters and retake"),
+    }, face_region(ctx, CODE) if scores[worst] < 0.75 else (), worst=worst, **details)

@@ -1,0 +1,45 @@
+"""CLOTHES_BG: the top contrasts with the spec's background colour (no white shirt on white).
+
+The clothes are the person's non-skin pixels below the chin; their colour difference from
+spec.background_rgb is CIE76 Delta E in Lab. The compositor still separates a light top by the
+person mask, so by default this rule sends a close match to a reviewer rather than rejecting;
+a spec may set fail_below above 0 to reject.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from receipt.regions import EYE_X, FW, regions_of
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
+
+CODE = "CLOTHES_BG"
+NEAR = 12.0  # Delta E under which a clothing pixel reads as background colour
+SHARE_GOOD, SHARE_BAD = 0.30, 0.80  # share of clothing pixels that near
+
+
+def check(ctx: RuleContext) -> RuleResult:
+    r = regions_of(ctx.analysis)
+    if r is None:
+        return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
+    chin = float(r.pts[152, 1])
+    box = (EYE_X - 1.0 * FW, chin + 0.40 * FW, EYE_X + 1.0 * FW, chin + 1.30 * FW)
+    rows, cols = r.box_slice(*box)
+    clothes = (r.person[rows, cols] > 0.5) & r.valid[rows, cols] & ~(r.skin_in(rows, cols) > 0.5)
+    if clothes.sum() < 0.05 * FW * FW:
+        return not_assessed(CODE, "照片未拍到衣服，无法判断衣服与背景颜色", "The clothes are not in the photo; their contrast "
+                            "with the background cannot be checked")
+    background = cv2.cvtColor(np.array([[ctx.spec.background_rgb]], np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0, 0]
+    delta = np.sqrt(((r.smooth_lab[rows, cols][clothes] - background) ** 2).sum(axis=1))
+    share = float(np.mean(delta < NEAR))
+    score = ramp(share, SHARE_GOOD, SHARE_BAD)
+    colour = ctx.spec.background_colour
+    return judged(ctx, CODE, score, {
+        "pass": ("衣服与背景颜色区分明显", "The clothes stand out from the background colour"),
+        "borderline": (f"衣服颜色与背景色（{colour}）接近，建议换深色上衣，需人工审核",
+                       f"The top is close to the background colour ({colour}); a darker top is advised; a reviewer will check"),
+        "fail": (f"衣服颜色与背景色（{colour}）过于接近，请换穿深色上衣重新拍摄",
+                 f"The top is too close to the background colour ({colour}); wear a darker top and retake"),
+    }, (box_region(r, CODE, box),) if score < 0.75 else (), near_share=round(share, 3),
+        median_delta_e=round(float(np.median(delta)), 1))

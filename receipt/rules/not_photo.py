@@ -1,0 +1,55 @@
+"""NOT_PHOTO: a real photograph of a person — not a drawing, cartoon or painted portrait.
+
+Two cues a landmark model leaves behind on drawings: artists outline the jaw with a dark line
+(a photo's jaw is an edge between two tones, not a line), and drawn eyes are large, so the
+iris the mesh fits is wider for the face than any real iris (about 11.7 mm on a ~140 mm face).
+Each cue alone has photo look-alikes (dark hair along the jaw, big eyes); both together are rare.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from receipt.regions import FACE_OVAL, FW, regions_of
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed
+
+CODE = "NOT_PHOTO"
+OUTLINE_LOW, OUTLINE_HIGH = 20.0, 35.0  # median dark-line strength (L* black top-hat) along the jaw
+IRIS_LOW, IRIS_HIGH = 0.100, 0.115  # iris diameter over face width
+JAW = FACE_OVAL[FACE_OVAL.index(454):FACE_OVAL.index(234) + 1]
+
+
+def outline_strength(r) -> float:  # type: ignore[no-untyped-def]
+    pts = r.pts[list(JAW)]
+    dense = np.concatenate([np.linspace(pts[i], pts[i + 1], 6, endpoint=False) for i in range(len(pts) - 1)])
+    x0, y0 = np.maximum(dense.min(axis=0).astype(int) - 12, 0)
+    x1, y1 = dense.max(axis=0).astype(int) + 12
+    lum = r.lab[y0:y1, x0:x1, 0]
+    if lum.size == 0:
+        return 0.0
+    size = max(5, int(0.04 * FW)) | 1
+    line = cv2.morphologyEx(lum, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    line = cv2.dilate(line, np.ones((5, 5), np.uint8))  # the mesh's contour is within a few pixels of the line
+    xs = np.clip(dense[:, 0].astype(int) - x0, 0, lum.shape[1] - 1)
+    ys = np.clip(dense[:, 1].astype(int) - y0, 0, lum.shape[0] - 1)
+    return float(np.median(line[ys, xs]))
+
+
+def check(ctx: RuleContext) -> RuleResult:
+    r = regions_of(ctx.analysis)
+    if r is None:
+        return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
+    p = r.pts
+    iris = float(np.linalg.norm(p[469] - p[471]) + np.linalg.norm(p[474] - p[476])) / 2 / FW
+    outline = outline_strength(r)
+    u_iris = float(np.clip((iris - IRIS_LOW) / (IRIS_HIGH - IRIS_LOW), 0, 1))
+    u_line = float(np.clip((outline - OUTLINE_LOW) / (OUTLINE_HIGH - OUTLINE_LOW), 0, 1))
+    score = 1.0 - (u_iris + u_line) / 2
+    return judged(ctx, CODE, score, {
+        "pass": ("真实照片", "A real photograph"),
+        "borderline": ("照片可能是绘画、卡通或翻拍，需人工审核", "This may be a drawing, cartoon or re-photographed print; "
+                       "a reviewer will check"),
+        "fail": ("上传的不是真实照片（绘画、卡通等），请上传本人真实照片", "This is not a real photograph (a drawing or cartoon); "
+                 "upload a photo of yourself"),
+    }, face_region(ctx, CODE) if score < 0.75 else (), iris_ratio=round(iris, 3), jaw_outline=round(outline, 1))
