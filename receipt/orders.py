@@ -147,6 +147,9 @@ def _check_idempotency_key(key: str | None) -> str | None:
 
 def _emit(session: Session, rt: Runtime, order: Order, type_: str, data: dict[str, Any],
           attempt: Attempt | None = None) -> Event:
+    # Lock the order row first (PostgreSQL; SQLite has one writer anyway) so one order's events
+    # commit in id order: a reader that resumes "after id N" then never skips a late commit.
+    session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     ev = Event(order_id=order.id, attempt_id=attempt.id if attempt else None, type=type_,
                status=order.status, data=data, created_at=utcnow())
     session.add(ev)

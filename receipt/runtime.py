@@ -39,12 +39,12 @@ class ServiceSettings:
     redis_url: str | None  # None: jobs run in-process (embedded mode)
     queue_name: str = "photo-receipt"
     upload_max_bytes: int = MAX_UPLOAD_BYTES
-    lease_s: float = 60.0  # a claimed attempt not finished by then is taken to have lost its worker
+    lease_s: float = 90.0  # a claimed attempt not finished by then is taken to have lost its worker
     sweep_interval_s: float = 5.0
     max_tries: int = 3  # claims per attempt, counting workers that died on it
     retry_base_s: float = 2.0  # back-off: base, 2*base, 4*base ...
     requeue_after_s: float = 60.0  # a queued attempt whose job is gone from Redis is re-enqueued after this
-    job_timeout_s: int = 120
+    job_timeout_s: int = 60  # RQ kills a job after this; keep it below lease_s
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_max_tries: int = 8
@@ -59,12 +59,12 @@ class ServiceSettings:
             redis_url=redis_url(),
             queue_name=os.environ.get("PHOTO_RECEIPT_QUEUE", "photo-receipt"),
             upload_max_bytes=_env_int("UPLOAD_MAX_BYTES", MAX_UPLOAD_BYTES),
-            lease_s=_env_float("PHOTO_RECEIPT_LEASE_S", 60.0),
+            lease_s=_env_float("PHOTO_RECEIPT_LEASE_S", 90.0),
             sweep_interval_s=_env_float("PHOTO_RECEIPT_SWEEP_S", 5.0),
             max_tries=_env_int("PHOTO_RECEIPT_MAX_TRIES", 3),
             retry_base_s=_env_float("PHOTO_RECEIPT_RETRY_BASE_S", 2.0),
             requeue_after_s=_env_float("PHOTO_RECEIPT_REQUEUE_S", 60.0),
-            job_timeout_s=_env_int("PHOTO_RECEIPT_JOB_TIMEOUT_S", 120),
+            job_timeout_s=_env_int("PHOTO_RECEIPT_JOB_TIMEOUT_S", 60),
             webhook_url=os.environ.get("WEBHOOK_URL") or None,
             webhook_secret=os.environ.get("WEBHOOK_SECRET") or None,
             webhook_max_tries=_env_int("WEBHOOK_MAX_TRIES", 8),

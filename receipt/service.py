@@ -48,6 +48,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the schema of DATABASE_URL (every process also does this at start)."""
+    from receipt.storage import Database
+
+    db = Database(auto_migrate=False)
+    version = db.migrate()
+    print(f"{db.dialect} schema at version {version}")
+    db.dispose()
+    return 0
+
+
+def cmd_retry_order(args: argparse.Namespace) -> int:
+    """Operator action: a fresh attempt (same photo) for an order that ended in error."""
+    from receipt.jobs import dispatch, make_dispatcher
+    from receipt.orders import retry_order
+    from receipt.runtime import Runtime
+
+    rt = Runtime.create()
+    rt.dispatcher = make_dispatcher(rt) if rt.settings.redis_url else None  # no Redis: `serve` sweeps it up
+    attempt_id = retry_order(rt, args.order_id)
+    queued = dispatch(rt, attempt_id)
+    print(f"order {args.order_id}: attempt {attempt_id} {'enqueued' if queued else 'queued for the sweeper'}")
+    rt.close()
+    return 0
+
+
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     parser.add_argument("--name", help="worker name shown by `rq info` (default: host + pid)")
@@ -64,6 +90,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run a queue worker (same as python worker.py; needs REDIS_URL)")
     add_worker_arguments(p)
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("retry-order", help="give an order in error a fresh attempt with the same photo")
+    p.add_argument("order_id")
+    p.set_defaults(func=cmd_retry_order)
 
     p = sub.add_parser("sweep", help="requeue stuck or waiting attempts and send due webhooks, once")
     p.set_defaults(func=cmd_sweep)
