@@ -139,6 +139,22 @@ def test_idempotency_key_returns_the_same_order(client: TestClient, backend: Bac
     assert other.status_code == 409 and error_code(other) == "IDEMPOTENCY_KEY_REUSED"
 
 
+def test_concurrent_retries_with_one_key_make_one_order(backend: Backend) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    photo = unique_compliant_photo()
+    key = {"Idempotency-Key": f"concurrent-{time.time_ns()}"}
+    with LiveServer(create_app(backend.settings())) as server:
+        def post(_: int) -> httpx.Response:
+            return httpx.post(f"{server.url}/api/v1/orders", files={"photo": ("p.jpg", photo, "image/jpeg")},
+                              data={"spec": SPEC, "applicant_name": "张三"}, headers=key, timeout=30)
+        with ThreadPoolExecutor(4) as pool:
+            replies = list(pool.map(post, range(4)))
+    assert all(r.status_code == 202 for r in replies), [r.text for r in replies]
+    assert len({r.json()["order_id"] for r in replies}) == 1
+    assert len({r.json()["token"] for r in replies}) == 1
+
+
 def test_oversized_upload_is_refused(backend: Backend) -> None:
     with TestClient(create_app(backend.settings(upload_max_bytes=200_000))) as small:
         big = eval_image("b_045").read_bytes()  # about 2 MB
