@@ -365,6 +365,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from receipt.derive import add_commands as add_derive
+
     p = sub.add_parser("eval", help="evaluate the rules against a labelled photo folder (images/ + labels.jsonl)")
     p.add_argument("folder")
     p.add_argument("--out", default="out/eval", help="where report.md, report.png and results.jsonl go")
@@ -372,3 +374,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N photos")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
+    add_derive(sub)

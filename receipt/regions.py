@@ -116,17 +116,14 @@ class FaceRegions:
 
     @cached_property
     def lab(self) -> np.ndarray:
-        """L in 0..100, a and b around 0 (OpenCV's float Lab)."""
-        return cv2.cvtColor(self.rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+        """L in 0..100, a and b around 0 (the float Lab scale), via the 4x faster 8-bit conversion."""
+        lab = cv2.cvtColor(self.rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+        # per-channel scalars through OpenCV: numpy broadcasting over a last axis of 3 is 5x slower
+        return cv2.add(cv2.multiply(lab, (100.0 / 255.0, 1.0, 1.0, 0.0)), (0.0, -128.0, -128.0, 0.0))
 
     @cached_property
     def gray(self) -> np.ndarray:
         return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-
-    @cached_property
-    def hsv(self) -> np.ndarray:
-        """H 0..180, S and V 0..255 (OpenCV's uint8 HSV)."""
-        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2HSV)
 
     # -- landmark geometry --------------------------------------------------------------------
     def polygon_mask(self, indices: tuple[int, ...]) -> np.ndarray:
@@ -206,31 +203,38 @@ class FaceRegions:
         left, right = self.cheek_masks
         return self._reference(left | right)
 
-    def skin_likeness(self, lab: np.ndarray, reference: np.ndarray | None = None, *, hue_shift: float = 0.0,
+    @cached_property
+    def polar(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(lightness, chroma, hue in degrees, log chroma-per-lightness) of smooth_lab, computed once."""
+        lab = self.smooth_lab
+        lum = np.maximum(lab[..., 0], 1.0)
+        chroma, hue = cv2.cartToPolar(np.ascontiguousarray(lab[..., 1]), np.ascontiguousarray(lab[..., 2]),
+                                      angleInDegrees=True)
+        hue = np.where(hue > 180.0, hue - 360.0, hue)
+        return lum, chroma, hue, np.log(np.maximum(chroma / lum, 1e-3))
+
+    def skin_likeness(self, rows: slice, cols: slice, reference: np.ndarray, *, hue_shift: float = 0.0,
                       hue_tol: float = 22.0, dark_tol: float = 0.5) -> np.ndarray:
-        """0..1 per pixel: the same material as the reference skin, allowing for shading.
+        """0..1 per pixel of a window: the same material as the reference skin, allowing for shading.
 
         Shading scales lightness but keeps hue and chroma-per-lightness; dark hair is far darker
         than shaded skin, clothes and backgrounds differ in hue or saturation.
         """
-        ref = self.skin_reference if reference is None else reference
-        lum = np.maximum(lab[..., 0], 1.0)
-        ratio = lum / max(float(ref[0]), 1.0)
+        lum, chroma, hue, log_sat = (channel[rows, cols] for channel in self.polar)
+        ratio = lum / max(float(reference[0]), 1.0)
         d_l = np.where(ratio < 1.0, (1.0 - ratio) / dark_tol, (ratio - 1.0) / 0.45)
-        chroma = np.hypot(lab[..., 1], lab[..., 2])
-        if ref[2] * ref[0] < 5.0:  # a grey photo: lightness is all there is
+        if reference[2] * reference[0] < 5.0:  # a grey photo: lightness is all there is
             return np.clip(1.5 - d_l, 0.0, 1.0)
-        hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
-        d_hue = np.abs((hue - ref[1] - hue_shift + 180.0) % 360.0 - 180.0) / hue_tol
+        d_hue = np.abs((hue - reference[1] - hue_shift + 180.0) % 360.0 - 180.0) / hue_tol
         d_hue = np.where(chroma < 4.0, 2.0, d_hue)  # grey pixels have no hue, and skin is never grey
-        d_sat = np.abs(np.log(np.maximum(chroma / lum, 1e-3) / ref[2])) / np.log(1.7)
+        d_sat = np.abs(log_sat - np.log(reference[2])) / np.log(1.7)
         return np.clip(1.5 - np.maximum(np.maximum(d_l, d_hue), d_sat), 0.0, 1.0)
 
     def skin_in(self, rows: slice, cols: slice, **tolerances: float) -> np.ndarray:
         """Skin likeness (0..1) of a canvas window, against the better-matching cheek; 0 off the photo."""
-        lab = self.smooth_lab[rows, cols]
         left, right = self.skin_references
-        like = np.maximum(self.skin_likeness(lab, left, **tolerances), self.skin_likeness(lab, right, **tolerances))
+        like = np.maximum(self.skin_likeness(rows, cols, left, **tolerances),
+                          self.skin_likeness(rows, cols, right, **tolerances))
         return like * self.valid[rows, cols]
 
     # -- texture ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ CODE = "BEAUTIFIED"
 MEASURE_FACE_WIDTH = 448.0  # measure at most at this face width, never upscaled
 TEXTURE_GOOD, TEXTURE_BAD = 0.28, 0.17  # median |skin - blur(skin, 1px)| in % of skin lightness
 EYE_SHARP = 2.5  # eye detail (90th pct, same units) of a crisp photo; softer photos earn lower skin texture
-WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 80.0, 15.0, 9.0  # whitening: L* above, chroma below
+WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 65.0, 15.0, 8.0  # whitening: L* above, chroma below
 
 
 def _patch(gray: np.ndarray, box: tuple[int, int, int, int], factor: float) -> np.ndarray:

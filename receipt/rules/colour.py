@@ -15,9 +15,8 @@ HUE_LOW, HUE_HIGH, HUE_MARGIN = 28.0, 72.0, 18.0
 
 def check(ctx: RuleContext) -> RuleResult:
     if ctx.intake.grayscale:
-        return judged(ctx, CODE, 0.0, {"pass": ("", ""), "borderline": ("", ""),
-                                       "fail": ("照片为黑白照片，请上传彩色照片", "The photo is black and white; upload a colour photo")},
-                      grayscale=True)
+        message = ("照片为黑白照片，请上传彩色照片", "The photo is black and white; upload a colour photo")
+        return judged(ctx, CODE, 0.0, {"pass": message, "borderline": message, "fail": message}, grayscale=True)
     r = regions_of(ctx.analysis)
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)

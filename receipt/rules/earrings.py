@@ -10,8 +10,9 @@ from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, 
 
 CODE = "EARRINGS"
 # jewel-like area in the lobe region, in thousandths of a face width squared
-AREA_GOOD, AREA_BAD = 0.6, 3.0
-TOPHAT = 16.0  # L units a spot must stand above its surroundings (a metallic glint or a pearl)
+AREA_GOOD, AREA_BAD = 0.3, 1.5
+TOPHAT = 20.0  # L units a spot must stand above its surroundings (a metallic glint or a pearl)
+NEUTRAL = 8.0  # Lab chroma under which a glint has no hue of its own (metal, pearl, diamond)
 MIN_BLOB, MAX_BLOB = 0.0002, 0.02  # blob area in face widths squared: a stud .. a large drop
 SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear")}
 
@@ -38,7 +39,11 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     golden = (hue > 70) & (hue < 100) & (chroma > 35) & (lab[..., 0] > 45)
     person = r.person[rows, cols] > 0.3
     skin = r.skin_in(rows, cols) > 0.6
-    glint = (tophat > TOPHAT) & (lum > 55)  # metal and pearls shine; glints in dark hair stay dim
+    # metal, pearls and stones shine grey-white or golden; glints in dark hair stay dim, and a lit
+    # ear keeps the skin's own hue
+    skin_hue = float(r.skin_reference[1])
+    skin_tinted = (np.abs((hue - skin_hue + 180.0) % 360.0 - 180.0) < 15.0) & (chroma > NEUTRAL)
+    glint = (tophat > TOPHAT) & (lum > 55) & ~skin_tinted
     candidates = (glint | golden) & person & ~skin & r.valid[rows, cols]
     # keep compact blobs of jewel size: hair glints are long thin strands, clutter is big
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)

@@ -16,7 +16,7 @@ MAX_BLOB = 0.012  # face widths squared: bigger bright things are a collar or a 
 
 def neck_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     chin = float(r.pts[152, 1])
-    return EYE_X - 0.42 * FW, chin + 0.04 * FW, EYE_X + 0.42 * FW, chin + 0.80 * FW
+    return EYE_X - 0.55 * FW, chin + 0.04 * FW, EYE_X + 0.55 * FW, chin + 0.80 * FW
 
 
 def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -30,8 +30,8 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
     golden = (hue > 70) & (hue < 100) & (chroma > 35) & (lab[..., 0] > 45)
     skin = r.skin_in(rows, cols) > 0.5
-    # jewellery lies on skin: most of its neighbourhood is skin even where it is not
-    around = cv2.blur(skin.astype(np.float32), (size * 2 + 1, size * 2 + 1)) > 0.5
+    # jewellery lies on skin: a thin chain leaves most of its neighbourhood skin, a collar edge only half
+    around = cv2.blur(skin.astype(np.float32), (size * 2 + 1, size * 2 + 1)) > 0.65
     candidates = (bright | dark | golden) & around & ~skin & r.valid[rows, cols]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
@@ -47,7 +47,8 @@ def check(ctx: RuleContext) -> RuleResult:
     box = neck_box(r)
     rows, cols = r.box_slice(*box)
     if r.valid[rows, cols].mean() < 0.3:
-        return not_assessed(CODE, "照片未拍到颈部，无法判断是否佩戴项链", "The neck is not in the photo; necklaces cannot be checked")
+        return not_assessed(CODE, "照片未拍到颈部，无法判断是否佩戴项链",
+                            "The neck is not in the photo; necklaces cannot be checked")
     area = 1000.0 * float(jewel_mask(r, rows, cols).sum()) / (FW * FW)
     score = ramp(area, AREA_GOOD, AREA_BAD)
     return judged(ctx, CODE, score, {

@@ -50,6 +50,6 @@ def check(ctx: RuleContext) -> RuleResult:
         "pass": ("真实照片", "A real photograph"),
         "borderline": ("照片可能是绘画、卡通或翻拍，需人工审核", "This may be a drawing, cartoon or re-photographed print; "
                        "a reviewer will check"),
-        "fail": ("上传的不是真实照片（绘画、卡通等），请上传本人真实照片", "This is not a real photograph (a drawing or cartoon); "
-                 "upload a photo of yourself"),
+        "fail": ("上传的不是真实照片（绘画、卡通等），请上传本人真实照片",
+                 "This is not a real photograph (a drawing or cartoon); upload a photo of yourself"),
     }, face_region(ctx, CODE) if score < 0.75 else (), iris_ratio=round(iris, 3), jaw_outline=round(outline, 1))
