@@ -250,7 +250,10 @@ def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
         raise RuntimeError("could not draw an unused receipt number")
     except Exception as exc:
         log.exception("attempt %s failed (try %d)", attempt_id, claim.tries)
-        return fail_attempt(rt, claim, f"{type(exc).__name__}: {exc}")
+        # "CODE: detail"; applicants are shown only the code (see orders.order_view)
+        code = exc.code if isinstance(exc, ReceiptError) else type(exc).__name__
+        detail = exc.message if isinstance(exc, ReceiptError) else str(exc)
+        return fail_attempt(rt, claim, f"{code}: {detail}")
 
 
 # --- sweeper ------------------------------------------------------------------------------------

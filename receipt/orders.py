@@ -346,7 +346,7 @@ def _give_up_if_exhausted(session: Session, rt: Runtime, attempt_id: int, now: d
         return
     stale = attempt.status == "processing" and attempt.lease_expires_at is not None and attempt.lease_expires_at < now
     if attempt.status == "queued" or stale:
-        _finish_with_error(session, rt, attempt, attempt.last_error or "the worker stopped while processing this photo")
+        _finish_with_error(session, rt, attempt, attempt.last_error or "WORKER_LOST: the worker stopped while processing")
 
 
 def _finish_with_error(session: Session, rt: Runtime, attempt: Attempt, error: str) -> None:
@@ -455,7 +455,7 @@ def expire_leases(rt: Runtime) -> list[int]:
         for attempt in stale:
             order = session.get(Order, attempt.order_id)
             assert order is not None
-            message = f"worker {attempt.claimed_by} stopped before finishing (lease expired)"
+            message = f"WORKER_LOST: worker {attempt.claimed_by} stopped before finishing (lease expired)"
             if attempt.tries >= rt.settings.max_tries:
                 _finish_with_error(session, rt, attempt, message)
                 continue
@@ -648,7 +648,8 @@ def order_view(rt: Runtime, order_id: str, token: str | None) -> dict[str, Any]:
                 "attempt": a.seq, "status": a.status, "verdict": a.verdict, "reasons": reasons,
                 "reviewed": a.review is not None, "created_at": _iso(a.created_at), "finished_at": _iso(a.finished_at),
                 "tries": a.tries,
-                "error": a.last_error if a.status == "error" else None,
+                # only the code: the detail (paths, hosts) is for operators and the logs
+                "error": (a.last_error or "ERROR").split(":", 1)[0][:60] if a.status == "error" else None,
                 "has_photo": bool(a.analysis and a.analysis.photo_sha256),
                 "has_annotated": bool(a.analysis and a.analysis.annotated_sha256),
             })

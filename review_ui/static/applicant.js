@@ -228,11 +228,12 @@ function openOrder(orderId, token) {
 }
 
 function setProgress(status) {
-  const order = { received: 0, processing: 1, in_review: 2, issued: 2, rejected: 2, error: 2 };
-  const at = order[status] ?? 0;
+  // step 1 uploaded, 2 checking, 3 result; in_review waits at step 3 without being done
+  const settled = ["issued", "rejected", "error"].includes(status);
+  const at = settled ? 3 : status === "in_review" ? 2 : 1;
   document.querySelectorAll("#progress li").forEach((li, i) => {
-    li.classList.toggle("done", i < at || (i === at && i === 2));
-    li.classList.toggle("active", i === at && i < 2);
+    li.classList.toggle("done", i < at);
+    li.classList.toggle("active", i === at);
     li.classList.toggle("bad", i === 2 && (status === "rejected" || status === "error"));
   });
 }
@@ -267,7 +268,7 @@ async function render(order) {
   const latest = order.attempts[order.attempts.length - 1];
   if (status === "error" && latest && latest.error) {
     const small = document.createElement("small");
-    small.textContent = latest.error;
+    small.textContent = `错误代码 error code: ${latest.error}`;
     box.append(small);
   }
 
