@@ -268,7 +268,8 @@ def sweep_once(rt: Runtime) -> dict[str, Any]:
         stale_after = 0.0 if isinstance(rt.dispatcher, LocalDispatcher) else None
         for attempt_id, enqueued_at in due_attempts(rt, stale_after_s=stale_after):
             if enqueued_at is not None and rt.dispatcher.is_alive(attempt_id):
-                mark_enqueued(rt, attempt_id, only_if_due=False)  # still waiting in a long queue: fine
+                if stale_after is None:  # RQ: still waiting in a long queue; look again in requeue_after_s
+                    mark_enqueued(rt, attempt_id, only_if_due=False)
                 continue
             if not mark_enqueued(rt, attempt_id, only_if_due=True, stale_after_s=stale_after):
                 continue  # another sweeper took it

@@ -91,10 +91,14 @@ def test_reject_then_free_resubmission_is_issued_on_the_same_order(client: TestC
     assert annotated.status_code == 200 and annotated.content[:2] == b"\xff\xd8"
     assert error_code(client.get(f"/api/v1/orders/{order_id}/receipt.pdf", headers=headers)) == "RECEIPT_NOT_ISSUED"
 
-    again = client.post(f"/api/v1/orders/{order_id}/attempts", headers=headers,
+    retry_key = {**headers, "Idempotency-Key": f"resubmit-{time.time_ns()}"}
+    again = client.post(f"/api/v1/orders/{order_id}/attempts", headers=retry_key,
                         files={"photo": ("new.jpg", compliant_photo(), "image/jpeg")})
     assert again.status_code == 202, again.text
     assert again.json()["attempt"] == 2
+    replay = client.post(f"/api/v1/orders/{order_id}/attempts", headers=retry_key,
+                         files={"photo": ("new.jpg", compliant_photo(), "image/jpeg")})
+    assert replay.status_code == 202 and replay.json()["attempt"] == 2  # a retried resubmission, not a third
     view = wait_final(client, order_id, body["token"])
     assert view["status"] == "issued" and view["order_id"] == order_id
     assert [a["verdict"] for a in view["attempts"]] == ["reject", "pass"]
