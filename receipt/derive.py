@@ -90,13 +90,13 @@ def _face(analysis: Analysis) -> tuple[float, float, float]:
 # -- the defects -----------------------------------------------------------------------------------
 
 def beautify(rgb: np.ndarray, analysis: Analysis, strength: float) -> np.ndarray:
-    """Skin smoothing as beauty apps do: an edge-preserving filter over the skin only (0 < strength <= 1)."""
+    """Skin smoothing as beauty apps do: repeated bilateral filtering over the skin only (0 < strength <= 1)."""
     fw = _face(analysis)[2]
-    radius = max(2, int(round(strength * fw / 25)))
-    eps = (0.02 + 0.1 * strength) ** 2
-    guide = rgb.astype(np.float32) / 255.0
-    smooth = cv2.ximgproc.guidedFilter(guide=guide, src=guide, radius=radius, eps=eps) * 255.0
-    return _blend(rgb, smooth, skin_mask(analysis) * min(1.0, 0.6 + 0.4 * strength))
+    diameter = max(3, int(strength * fw / 25)) | 1
+    smooth = rgb
+    for _ in range(1 + int(round(2 * strength))):  # stronger presets run the filter more often
+        smooth = cv2.bilateralFilter(smooth, diameter, 20.0 + 60.0 * strength, diameter)
+    return _blend(rgb, smooth, skin_mask(analysis))
 
 
 def whiten(rgb: np.ndarray, analysis: Analysis, amount: float = 1.0) -> np.ndarray:
@@ -217,7 +217,8 @@ DEFECTS: dict[str, tuple[Maker, tuple[str, ...], dict[str, Any], int | None]] = 
 # cropping under the chin also takes the clothes, neck and the spec's lower margin away.
 # whitening is also an unnatural skin tone; a rotated photo tilts the shoulders with the head;
 # a light smoothing may already count as beautified; heavy compression and clipping wipe out the
-# skin texture and colours that the colour-judged rules (brows, ears) read.
+# skin texture and colours that the colour-judged rules (brows, ears) read, and clipped ear skin
+# shines as white as a pearl stud.
 COLOUR_JUDGED = ("EYEBROWS_COVERED", "EARS_COVERED", "COLOUR")
 SIDE_EFFECTS: dict[str, tuple[str, ...]] = {
     "beautify_light": ("BEAUTIFIED",),
@@ -226,7 +227,7 @@ SIDE_EFFECTS: dict[str, tuple[str, ...]] = {
     "roll_16": ("SHOULDERS",),
     "jpeg_blocky": ("BEAUTIFIED",) + COLOUR_JUDGED,
     "underexposed": COLOUR_JUDGED,
-    "overexposed": ("GLARE_SKIN", "BEAUTIFIED") + COLOUR_JUDGED,
+    "overexposed": ("GLARE_SKIN", "BEAUTIFIED", "EARRINGS") + COLOUR_JUDGED,
 }
 
 

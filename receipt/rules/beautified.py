@@ -16,8 +16,9 @@ from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, 
 
 CODE = "BEAUTIFIED"
 MEASURE_FACE_WIDTH = 448.0  # measure at most at this face width, never upscaled
-TEXTURE_GOOD, TEXTURE_BAD = 0.28, 0.17  # median |skin - blur(skin, 1px)| in % of skin lightness
-EYE_SHARP = 2.5  # eye detail (90th pct, same units) of a crisp photo; softer photos earn lower skin texture
+BAND_FINE, BAND_COARSE = 0.7, 2.5  # pixels at the measuring scale
+TEXTURE_GOOD, TEXTURE_BAD = 0.36, 0.18  # median band-pass detail of the cheeks, % of skin lightness
+EYE_SHARP = 4.0  # eye detail (90th pct, same units) below which a photo is soft: its skin is allowed less texture
 WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 65.0, 15.0, 8.0  # whitening: L* above, chroma below
 
 
@@ -27,6 +28,13 @@ def _patch(gray: np.ndarray, box: tuple[int, int, int, int], factor: float) -> n
     if factor < 1.0 and patch.size:
         patch = cv2.resize(patch, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     return patch
+
+
+def _band(patch: np.ndarray, percentile: float = 50) -> float:
+    """Band-pass detail (sigma BAND_FINE..BAND_COARSE): pores and fine lines, above the 8-bit
+    quantisation floor that a finest-scale measure of very smooth skin would sit on."""
+    band = np.abs(cv2.GaussianBlur(patch, (0, 0), BAND_FINE) - cv2.GaussianBlur(patch, (0, 0), BAND_COARSE))
+    return float(np.percentile(band, percentile))
 
 
 def check(ctx: RuleContext) -> RuleResult:
@@ -50,16 +58,14 @@ def check(ctx: RuleContext) -> RuleResult:
         patch = _patch(a.gray, (x0, y0, x1, y1), factor)
         if min(patch.shape) < 6:
             continue
-        detail = np.abs(patch - cv2.GaussianBlur(patch, (0, 0), 1.0))
-        textures.append(100.0 * float(np.median(detail)) / (float(np.median(patch)) + 1.0))
+        textures.append(100.0 * _band(patch) / (float(np.median(patch)) + 1.0))
     eye_box = r.to_image(np.array([[r.pts[33, 0] - 0.05 * FW, r.brow_y - 0.04 * FW],
                                    [r.pts[263, 0] + 0.05 * FW, EYE_Y + 0.08 * FW]]))
     x0, y0 = eye_box.min(axis=0).astype(int)
     x1, y1 = eye_box.max(axis=0).astype(int)
     eyes = _patch(a.gray, (x0, y0, x1, y1), factor)
     if textures and min(eyes.shape) >= 6:
-        eye_detail = 100.0 * float(np.percentile(np.abs(eyes - cv2.GaussianBlur(eyes, (0, 0), 1.0)), 90))
-        eye_detail /= float(np.median(eyes)) + 1.0
+        eye_detail = 100.0 * _band(eyes, 90) / (float(np.median(eyes)) + 1.0)
         texture = float(np.median(textures)) / min(1.0, eye_detail / EYE_SHARP)
         scores["smooth"] = ramp(texture, TEXTURE_GOOD, TEXTURE_BAD)
         details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2))
