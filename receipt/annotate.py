@@ -23,6 +23,7 @@ def annotate(rgb: np.ndarray, results: list[RuleResult]) -> bytes:
     line = max(2, round(max(image.size) / 300))
     font = ImageFont.load_default(size=max(12, round(max(image.size) / 45)))
     legend_y = 4
+    taken: list[tuple[float, float, float, float]] = []  # label boxes already drawn
     for result in results:
         if result.verdict == "pass":
             continue
@@ -40,6 +41,10 @@ def annotate(rgb: np.ndarray, results: list[RuleResult]) -> bytes:
             else:
                 continue
             box = draw.textbbox(anchor, label, font=font)
+            while any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+                anchor = (anchor[0], anchor[1] + font.size + 4)  # stacked regions: move the label down
+                box = draw.textbbox(anchor, label, font=font)
+            taken.append(box)
             draw.rectangle(box, fill=colour)
             draw.text(anchor, label, fill=(255, 255, 255), font=font)
         # a legend line per rule, also for rules without a region (e.g. EXPOSURE)

@@ -209,7 +209,7 @@ DEFECTS: dict[str, tuple[Maker, tuple[str, ...], dict[str, Any], int | None]] = 
     "roll_16": (lambda im, a: roll(im, a, 16.0), ("POSE",), {"frontal": False}, None),
     "yaw_like": (lambda im, a: yaw_like(im, a), ("POSE",), {"frontal": False}, None),
     "shoulders_cropped": (lambda im, a: crop_shoulders(im, a), ("SHOULDERS",), {"shoulders_visible": False}, None),
-    "grayscale": (lambda im, a: grayscale(im), ("COLOUR",), {}, None),
+    "grayscale": (lambda im, a: grayscale(im), ("COLOUR", "NOT_PHOTO"), {}, None),
     "second_face": (lambda im, a: second_face(im, a), ("FACE_COUNT",), {"faces": 2}, None),
 }
 

@@ -4,6 +4,9 @@ Two cues a landmark model leaves behind on drawings: artists outline the jaw wit
 (a photo's jaw is an edge between two tones, not a line), and drawn eyes are large, so the
 iris the mesh fits is wider for the face than any real iris (about 11.7 mm on a ~140 mm face).
 Each cue alone has photo look-alikes (dark hair along the jaw, big eyes); both together are rare.
+A black-and-white image is not refused here (COLOUR does that) but is queried: it is as often a
+scan or photocopy of a printed photo as a photo. Screenshots are not recognised (flat UI areas
+look like the smooth, JPEG-flattened backdrops of studio photos).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, 
 CODE = "NOT_PHOTO"
 OUTLINE_LOW, OUTLINE_HIGH = 20.0, 35.0  # median dark-line strength (L* black top-hat) along the jaw
 IRIS_LOW, IRIS_HIGH = 0.100, 0.115  # iris diameter over face width
+GRAYSCALE_SCORE = 0.6  # borderline with the default thresholds
 JAW = FACE_OVAL[FACE_OVAL.index(454):FACE_OVAL.index(234) + 1]
 
 
@@ -46,10 +50,14 @@ def check(ctx: RuleContext) -> RuleResult:
     u_iris = float(np.clip((iris - IRIS_LOW) / (IRIS_HIGH - IRIS_LOW), 0, 1))
     u_line = float(np.clip((outline - OUTLINE_LOW) / (OUTLINE_HIGH - OUTLINE_LOW), 0, 1))
     score = 1.0 - (u_iris + u_line) / 2
+    if ctx.intake.grayscale:
+        score = min(score, GRAYSCALE_SCORE)
     return judged(ctx, CODE, score, {
         "pass": ("真实照片", "A real photograph"),
-        "borderline": ("照片可能是绘画、卡通或翻拍，需人工审核", "This may be a drawing, cartoon or re-photographed print; "
+        "borderline": ("照片可能是绘画、卡通、黑白复印件或翻拍，需人工审核",
+                       "This may be a drawing, a cartoon, a black-and-white copy or a re-photographed print; "
                        "a reviewer will check"),
         "fail": ("上传的不是真实照片（绘画、卡通等），请上传本人真实照片",
                  "This is not a real photograph (a drawing or cartoon); upload a photo of yourself"),
-    }, face_region(ctx, CODE) if score < 0.75 else (), iris_ratio=round(iris, 3), jaw_outline=round(outline, 1))
+    }, face_region(ctx, CODE) if score < 0.75 else (), iris_ratio=round(iris, 3), jaw_outline=round(outline, 1),
+        grayscale=ctx.intake.grayscale)
