@@ -67,10 +67,11 @@ def skin_mask(analysis: Analysis, feather: float = 0.03) -> np.ndarray:
     assert analysis.mesh is not None and analysis.face_width_px is not None
     mesh, shape = analysis.mesh[:, :2], analysis.image.shape
     mask = _polygon(shape, mesh[list(FACE_OVAL)]).astype(np.float32)
-    for feature in (EYE_R, EYE_L, BROW_R, BROW_L, LIPS_OUTER, NOSE_LOWER):
-        hole = cv2.dilate(_polygon(shape, mesh[list(feature)]), np.ones((5, 5), np.uint8))
-        mask[hole > 0] = 0.0
     sigma = max(1.0, feather * analysis.face_width_px)
+    grow = int(2 * sigma) | 1  # keep the feathered edge off the features: apps leave lashes and brows sharp
+    for feature in (EYE_R, EYE_L, BROW_R, BROW_L, LIPS_OUTER, NOSE_LOWER):
+        hole = cv2.dilate(_polygon(shape, mesh[list(feature)]), np.ones((grow, grow), np.uint8))
+        mask[hole > 0] = 0.0
     return cv2.GaussianBlur(mask, (0, 0), sigma)
 
 
@@ -151,7 +152,7 @@ def roll(rgb: np.ndarray, analysis: Analysis, degrees: float = 16.0) -> np.ndarr
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def yaw_like(rgb: np.ndarray, analysis: Analysis, shift: float = 0.16) -> np.ndarray:
+def yaw_like(rgb: np.ndarray, analysis: Analysis, shift: float = 0.2) -> np.ndarray:
     """A turned head in 2D: the features slide sideways inside a fixed face outline."""
     x, y, fw = _face(analysis)
     h, w = rgb.shape[:2]

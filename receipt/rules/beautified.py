@@ -18,8 +18,10 @@ CODE = "BEAUTIFIED"
 MEASURE_FACE_WIDTH = 448.0  # measure at most at this face width, never upscaled
 BAND_FINE, BAND_COARSE = 0.7, 2.5  # pixels at the measuring scale
 TEXTURE_GOOD, TEXTURE_BAD = 0.36, 0.18  # median band-pass detail of the cheeks, % of skin lightness
+# the same skin texture over the eyes' detail: smoothing flattens the skin and leaves the lashes
+RATIO_GOOD, RATIO_BAD = 0.040, 0.022
 EYE_SHARP = 4.0  # eye detail (90th pct, same units) below which a photo is soft: its skin is allowed less texture
-WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 65.0, 15.0, 8.0  # whitening: L* above, chroma below
+WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 40.0, 15.0, 8.0  # whitening: L* above, chroma below
 
 
 def _patch(gray: np.ndarray, box: tuple[int, int, int, int], factor: float) -> np.ndarray:
@@ -67,8 +69,9 @@ def check(ctx: RuleContext) -> RuleResult:
     if textures and min(eyes.shape) >= 6:
         eye_detail = 100.0 * _band(eyes, 90) / (float(np.median(eyes)) + 1.0)
         texture = float(np.median(textures)) / min(1.0, eye_detail / EYE_SHARP)
-        scores["smooth"] = ramp(texture, TEXTURE_GOOD, TEXTURE_BAD)
-        details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2))
+        ratio = float(np.median(textures)) / max(eye_detail, 1e-3)
+        scores["smooth"] = min(ramp(texture, TEXTURE_GOOD, TEXTURE_BAD), ramp(ratio, RATIO_GOOD, RATIO_BAD))
+        details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2), skin_to_eyes=round(ratio, 4))
     ref = r.skin_reference
     chroma = float(ref[2] * ref[0])
     scores["white"] = ramp(chroma, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD) if ref[0] > WHITE_L else 1.0

@@ -1,7 +1,8 @@
 """EXPOSURE: neither too dark nor washed out.
 
 Dark skin is not underexposure: the photo is too dark only when even its brightest parts are
-dim, or when the face itself is nearly black. Overexposure is the face clipping to white.
+dim, or when the face itself is nearly black. Overexposure is the face, or most of the rest of
+the person, clipping to white.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ BRIGHTEST_GOOD, BRIGHTEST_BAD = 72.0, 45.0  # 98th percentile lightness (L*) of 
 FACE_DARK_GOOD, FACE_DARK_BAD = 18.0, 8.0  # median face-skin L*
 CLIP_GOOD, CLIP_BAD = 0.08, 0.30  # share of face skin clipped to white (any channel >= 250 in all three)
 FACE_BRIGHT_GOOD, FACE_BRIGHT_BAD = 88.0, 96.0  # median face-skin L*
+# share of the person outside the face (hair, clothes) clipped to white: a dark face can stay
+# mid-grey in an overexposed photo while everything around it burns out
+BODY_CLIP_GOOD, BODY_CLIP_BAD = 0.35, 0.60
 
 
 def check(ctx: RuleContext) -> RuleResult:
@@ -28,8 +32,11 @@ def check(ctx: RuleContext) -> RuleResult:
     face_l = float(np.median(r.lab[..., 0][skin]))
     brightest = float(np.percentile(r.lab[::3, ::3, 0][r.valid[::3, ::3]], 98))  # every 9th pixel is plenty
     clipped = float(np.mean(r.rgb[skin].min(axis=1) >= 250))
+    body = (r.person > 0.5) & r.valid & ~r.face_mask
+    body_clipped = float(np.mean(r.rgb[body].min(axis=1) >= 250)) if body.any() else 0.0
     dark = min(ramp(brightest, BRIGHTEST_GOOD, BRIGHTEST_BAD), ramp(face_l, FACE_DARK_GOOD, FACE_DARK_BAD))
-    bright = min(ramp(clipped, CLIP_GOOD, CLIP_BAD), ramp(face_l, FACE_BRIGHT_GOOD, FACE_BRIGHT_BAD))
+    bright = min(ramp(clipped, CLIP_GOOD, CLIP_BAD), ramp(face_l, FACE_BRIGHT_GOOD, FACE_BRIGHT_BAD),
+                 ramp(body_clipped, BODY_CLIP_GOOD, BODY_CLIP_BAD))
     score = min(dark, bright)
     zh, en = (("照片过暗", "The photo is too dark") if dark < bright else ("照片过曝、面部发白", "The photo is overexposed"))
     return judged(ctx, CODE, score, {
@@ -37,4 +44,4 @@ def check(ctx: RuleContext) -> RuleResult:
         "borderline": (f"{zh}，需人工审核", f"{en}; a reviewer will check"),
         "fail": (f"{zh}，请在光线充足均匀处重新拍摄", f"{en}; retake it in good, even light"),
     }, face_region(ctx, CODE) if score < 0.75 else (), face_lightness=round(face_l, 1),
-        brightest=round(brightest, 1), clipped=round(clipped, 3))
+        brightest=round(brightest, 1), clipped=round(clipped, 3), body_clipped=round(body_clipped, 3))
