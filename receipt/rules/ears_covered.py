@@ -8,6 +8,7 @@ from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, 
 CODE = "EARS_COVERED"
 # skin-coloured share of the band beside the face contour where a frontal ear shows
 SKIN_GOOD, SKIN_BAD = 0.35, 0.10
+UNSEEN_SCORE = 0.4  # no ear and no hair beside the face: less certain than hair over the ear
 EAR_AREA = 0.015  # skin area beyond the contour, in face widths squared, that a visible frontal ear shows
 INNER, OUTER = -0.03, 0.16  # band from just outside the contour (not the cheek) to this far out, in face widths
 # Ears are redder and a little darker than the cheeks; blond and brown hair, the colours that
@@ -30,29 +31,41 @@ def check(ctx: RuleContext) -> RuleResult:
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     shares: dict[str, float] = {}
+    scores: dict[str, float] = {}
+    unseen: list[str] = []  # nothing at all beside the face: the ear is behind the cheek, not under hair
     boxes = {}
     for side in SIDES:
         box = ear_box(r, side)
         rows, cols = r.box_slice(*box)
         valid = r.valid[rows, cols]
         person = (r.person[rows, cols] > 0.5) & valid
-        if valid.mean() < 0.5 or person.sum() < 0.05 * person.size:  # outside the photo, or nothing beside the face
-            shares[side] = 0.0
+        if valid.mean() < 0.5:  # the ear is outside the photo
+            shares[side], scores[side] = 0.0, 0.0
+        elif person.sum() < 0.05 * person.size:
+            # a flat ear, a turned head or a close wide-angle lens: no ear shows, but nothing covers it
+            shares[side], scores[side] = 0.0, UNSEEN_SCORE
+            unseen.append(side)
         else:
             skin = (r.skin_in(rows, cols, **EAR_SKIN) > 0.5) & person
             shares[side] = float(skin.sum()) / (EAR_AREA * FW * FW)
+            scores[side] = ramp(shares[side], SKIN_GOOD, SKIN_BAD)
         boxes[side] = box
-    scores = {side: ramp(v, SKIN_GOOD, SKIN_BAD) for side, v in shares.items()}
     side = min(scores, key=scores.get)  # type: ignore[arg-type]
     covered = [s for s in SIDES if scores[s] < 0.5]
     if len(covered) == 2:
         zh, en = "双耳", "both ears"
     else:
         zh, en = SIDES[side]
+    if side in unseen:
+        fail = (f"看不到{zh}，请正对镜头、保持适当距离，露出双耳", f"{en.capitalize()} cannot be seen; face the camera "
+                "from a normal distance so both ears show")
+    else:
+        fail = (f"头发遮挡了{zh}，请将头发拢到耳后，露出双耳", f"Hair covers {en}; tuck the hair behind the ears so both "
+                "ears show")
     evidence = tuple(box_region(r, CODE, boxes[s]) for s in SIDES if scores[s] < 0.75)
     return judged(ctx, CODE, scores[side], {
         "pass": ("双耳露出", "Both ears are visible"),
-        "borderline": (f"{zh}可能被遮挡，需人工审核", f"{en.capitalize()} may be covered; a reviewer will check"),
-        "fail": (f"头发遮挡了{zh}，请将头发拢到耳后，露出双耳", f"Hair covers {en}; tuck the hair behind the ears so both "
-                 "ears show"),
-    }, evidence, right=round(shares["right"], 3), left=round(shares["left"], 3))
+        "borderline": (f"{zh}可能被遮挡或看不到，需人工审核",
+                       f"{en.capitalize()} may be covered or hidden; a reviewer will check"),
+        "fail": fail,
+    }, evidence, right=round(shares["right"], 3), left=round(shares["left"], 3), unseen=unseen)
