@@ -106,9 +106,12 @@ class FaceRegions:
 
     @cached_property
     def valid(self) -> np.ndarray:
-        """True where the canvas shows the photo (False beyond its edges)."""
-        ones = np.ones(self.analysis.image.shape[:2], np.uint8)
-        return self._warp(ones, cv2.INTER_NEAREST) > 0
+        """True where the canvas shows the photo (False beyond its edges): the warped image rectangle."""
+        h, w = self.analysis.image.shape[:2]
+        corners = self.to_canon(np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)) - 0.5
+        mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+        cv2.fillConvexPoly(mask, np.round(corners).astype(np.int32), 1)
+        return mask.astype(bool)
 
     @cached_property
     def person(self) -> np.ndarray:
