@@ -24,7 +24,7 @@ def crown_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untype
 def hair_coloured(lab: np.ndarray) -> np.ndarray:
     lum, chroma = lab[..., 0], np.hypot(lab[..., 1], lab[..., 2])
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
-    grey = chroma < 7.0  # black, grey, white hair
+    grey = chroma < 4.5  # black, grey, white hair; cooler darks (navy, teal) with any colour are fabric
     # brown, auburn, blond: warm hues, never as vivid as dyed fabric (an orange cap has chroma 60+)
     warm = (hue > 20) & (hue < 100) & (chroma < np.minimum(0.6 * lum + 15, 40.0))
     return grey | warm
