@@ -10,15 +10,24 @@ from __future__ import annotations
 import numpy as np
 
 from receipt.regions import EYE_X, FOREHEAD, FW, regions_of
+from receipt.rules import colour
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "HAT"
+CAST_FLOOR = 0.35  # borderline with the default thresholds
 SHARE_GOOD, SHARE_BAD = 0.08, 0.78  # share of the crown's non-skin pixels whose colour is not a hair colour
 
 
 def crown_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     top = float(r.pts[FOREHEAD, 1])
     return EYE_X - 0.45 * FW, top - 0.75 * FW, EYE_X + 0.45 * FW, top
+
+
+def colour_cast(r) -> bool:  # type: ignore[no-untyped-def]
+    """The skin itself is off its natural hue band or greyed (the COLOUR rule's own test)."""
+    lum, hue, sat = r.skin_reference
+    chroma = sat * lum
+    return bool(chroma < colour.CHROMA_GOOD or not colour.HUE_LOW <= hue <= colour.HUE_HIGH)
 
 
 def hair_coloured(lab: np.ndarray) -> np.ndarray:
@@ -43,6 +52,8 @@ def check(ctx: RuleContext) -> RuleResult:
     else:
         share = float((~hair_coloured(r.smooth_lab[rows, cols]))[covering].mean())
     score = ramp(share, SHARE_GOOD, SHARE_BAD)
+    if colour_cast(r):  # graded or faded colours tint black hair too: colour alone cannot reject then
+        score = max(score, CAST_FLOOR)
     return judged(ctx, CODE, score, {
         "pass": ("未戴帽子或头饰", "No hat or head covering"),
         "borderline": ("头顶可能有帽子或头饰，需人工审核", "There may be a hat or head covering; a reviewer will check"),
