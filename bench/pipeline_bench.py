@@ -85,7 +85,15 @@ def main() -> None:
         baseline_samples = timed(lambda d=data: Image.open(io.BytesIO(d)).convert("RGB"), args.runs)
         baseline = statistics.median(baseline_samples)
         print(row("baseline: full decode (Pillow)", baseline_samples, None))
-        print(row("check (decode+models+rules)", timed(lambda d=data: check_photo(d, spec), args.runs), baseline))
+        stage_ms: dict[str, list[float]] = {}
+
+        def check_and_record(d: bytes = data, stage_ms: dict[str, list[float]] = stage_ms) -> None:
+            for stage, ms in check_photo(d, spec).timings_ms.items():
+                stage_ms.setdefault(stage, []).append(ms)
+
+        print(row("check (decode+models+rules)", timed(check_and_record, args.runs), baseline))
+        stages = ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in stage_ms.items() if k != "total")
+        print(f"    check stages, median ms: {stages}")
         print(row("process (check+compose+measure)", timed(lambda d=data: process_photo(d, spec), args.runs), baseline))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import time
 from functools import cache
 
 import numpy as np
@@ -13,7 +12,7 @@ from PIL import Image
 
 from receipt.decision import decide
 from receipt.pipeline import CheckReport, check_photo
-from receipt.rules import RULES, run_rules
+from receipt.rules import RULES
 from receipt.rules.base import RuleContext, RuleResult
 from receipt.specs import RuleThreshold, get_spec, load_all
 from tests.conftest import SAMPLES, eval_image
@@ -104,15 +103,6 @@ def test_decision_never_passes_when_a_rule_could_not_assess() -> None:
                for r in report.rules]
     results = [dataclasses.replace(r, verdict="pass") if r.assessed else r for r in results]
     assert decide(results) == "review"
-
-
-def test_rules_add_little_time() -> None:
-    report = _check(str(eval_image("c_054")))
-    ctx = RuleContext(spec=report.spec, intake=report.intake, analysis=report.analysis, plan=report.plan)
-    ctx.analysis.__dict__.pop("_face_regions", None)  # measure the shared regions too
-    start = time.perf_counter()
-    run_rules(ctx)
-    assert (time.perf_counter() - start) * 1000 < 250  # ~60 ms on one core; generous for busy CI machines
 
 
 # -- real photos: compliant ones pass, each defect is caught by its rule ---------------------------
