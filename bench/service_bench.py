@@ -18,7 +18,6 @@ directory unless --database-url is given; the machine's Redis with a queue of it
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -45,15 +44,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def photos(limit: int) -> list[tuple[str, bytes]]:
     """Compliant labelled photos of ../shared/eval (read in place), else the shipped samples."""
-    found: list[tuple[str, bytes]] = []
-    labels = EVAL / "labels.jsonl"
-    if labels.exists():
-        for line in labels.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            if row.get("id_photo_ok") and not row.get("synthetic"):
-                match = sorted((EVAL / "images").glob(f"{row['id']}.*"))
-                if match:
-                    found.append((match[0].name, match[0].read_bytes()))
+    from receipt.evaluate import compliant_photos
+
+    found = [(path.name, path.read_bytes()) for _, path in compliant_photos(EVAL)]
     if not found:
         found = [(p.name, p.read_bytes()) for p in sorted((ROOT / "samples").iterdir()) if p.suffix in (".jpg", ".png")]
     return found[:limit] if limit else found

@@ -63,7 +63,7 @@ def _write_outputs(result: Any, out: Path, applicant_name: str | None) -> dict[s
         (out / "photo.jpg").write_bytes(result.photo.jpeg)
         report["photo"] = {"quality": result.photo.quality, "bytes": len(result.photo.jpeg)}
     if result.measurement is not None:
-        report["measurement"] = {k: v for k, v in vars(result.measurement).items()}
+        report["measurement"] = dict(vars(result.measurement))
     if result.annotated_jpeg is not None:
         (out / "annotated.jpg").write_bytes(result.annotated_jpeg)
     if result.verdict == "pass" and result.photo is not None:
@@ -117,17 +117,11 @@ def cmd_public_key(args: argparse.Namespace) -> int:
 
 def _demo_inputs() -> list[tuple[str, Path]]:
     """The shipped samples, plus the compliant labelled photos of ../shared/eval when it is there."""
+    from receipt.evaluate import compliant_photos
+
     inputs = [(p.stem, p) for p in sorted((PROJECT_ROOT / "samples").iterdir())
               if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")]
-    eval_dir = PROJECT_ROOT.parent / "shared" / "eval"
-    labels = eval_dir / "labels.jsonl"
-    if labels.exists():
-        for line in labels.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            if row.get("id_photo_ok") and not row.get("synthetic"):
-                matches = sorted((eval_dir / "images").glob(f"{row['id']}.*"))
-                if matches:
-                    inputs.append((f"eval-{row['id']}", matches[0]))
+    inputs += [(f"eval-{photo_id}", path) for photo_id, path in compliant_photos(PROJECT_ROOT.parent / "shared" / "eval")]
     return inputs
 
 

@@ -168,6 +168,14 @@ def load_labels(folder: Path) -> list[tuple[dict[str, Any], Path]]:
     return out
 
 
+def compliant_photos(folder: Path) -> list[tuple[str, Path]]:
+    """(id, image path) of the real photos labelled fit for an ID photo; empty when the folder is absent."""
+    if not (folder / "labels.jsonl").exists():
+        return []
+    return [(str(label["id"]), path) for label, path in load_labels(folder)
+            if label.get("id_photo_ok") and not label.get("synthetic")]
+
+
 def check_one(label: dict[str, Any], path: Path, spec: Any) -> PhotoResult:
     from receipt.pipeline import check_photo
 

@@ -12,15 +12,16 @@ WEAK_FACE = 0.6  # below this the full-range detector's hits are mostly texture
 def check(ctx: RuleContext) -> RuleResult:
     faces = [f for f in ctx.analysis.faces if f.score >= WEAK_FACE] or ctx.analysis.faces[:1]
     if not faces:
-        return judged(ctx, CODE, 0.0, {
-            "fail": ("未检测到人脸，请上传本人正面免冠照片", "No face was found; upload a frontal photo of yourself"),
-            "borderline": ("", ""), "pass": ("", "")}, count=0)
+        # same words whatever a spec's thresholds make of score 0: there is nothing else to say
+        no_face = ("未检测到人脸，请上传本人正面免冠照片", "No face was found; upload a frontal photo of yourself")
+        return judged(ctx, CODE, 0.0, {"fail": no_face, "borderline": no_face, "pass": no_face}, count=0)
     main, others = faces[0], faces[1:]
     if ctx.analysis.mesh is None:
         return judged(ctx, CODE, 0.4, {
             "fail": ("人脸被遮挡或不清晰，无法识别五官", "The face is covered or unclear; its features cannot be found"),
             "borderline": ("人脸被遮挡或不清晰，需人工审核", "The face's features could not be located; a reviewer will check"),
-            "pass": ("", "")}, (Region(CODE, box=main.box),), count=len(faces))
+            "pass": ("检测到人脸，但五官定位不完整", "A face was found, but its features were only partly located")},
+            (Region(CODE, box=main.box),), count=len(faces))
     if not others:
         score = 1.0
     else:

@@ -14,10 +14,11 @@ def check(ctx: RuleContext) -> RuleResult:
     problems = ctx.plan.problems
     if problems:
         first = problems[0]
-        return judged(ctx, CODE, 0.0, {"fail": (first.message_zh, first.message_en), "borderline":
-                      (first.message_zh, first.message_en), "pass": ("", "")}, face_region(ctx, first.code),
-                      problems=[p.code for p in problems])
-    return judged(ctx, CODE, 1.0, {
-        "pass": ("可按规格裁切", "The photo can be cropped to the spec"), "borderline": ("", ""), "fail": ("", ""),
-    }, top_margin_px=round(ctx.plan.top_margin_px, 1), eye_line_from_bottom_px=round(ctx.plan.eye_line_from_bottom_px, 1),
-        hair_cut_for_eye_rule=ctx.plan.hair_cut_for_eye_rule)
+        why = (first.message_zh, first.message_en)
+        return judged(ctx, CODE, 0.0, {"fail": why, "borderline": why, "pass": why},
+                      face_region(ctx, first.code), problems=[p.code for p in problems])
+    fits = ("可按规格裁切", "The photo can be cropped to the spec")
+    return judged(ctx, CODE, 1.0, {"pass": fits, "borderline": fits, "fail": fits},
+                  top_margin_px=round(ctx.plan.top_margin_px, 1),
+                  eye_line_from_bottom_px=round(ctx.plan.eye_line_from_bottom_px, 1),
+                  hair_cut_for_eye_rule=ctx.plan.hair_cut_for_eye_rule)
