@@ -11,8 +11,8 @@ import argparse
 import logging
 import sys
 
-from receipt.service import add_worker_arguments
-from receipt.worker import run_worker
+from receipt.cli.service import add_worker_arguments
+from receipt.service.worker import run_worker
 
 
 def main(argv: list[str] | None = None) -> int:

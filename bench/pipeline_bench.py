@@ -70,9 +70,9 @@ def main() -> None:
 
     from PIL import Image
 
+    from receipt.photo.vision import warm_up
     from receipt.pipeline import check_photo, process_photo
     from receipt.specs import get_spec
-    from receipt.vision import warm_up
 
     warm_up()
     spec = get_spec(args.spec)

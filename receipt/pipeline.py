@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from receipt.annotate import annotate
-from receipt.compose import ComposedPhoto, CropPlan, compose, plan_crop
-from receipt.decision import Decision, decide
 from receipt.errors import ReceiptError
-from receipt.intake import IntakeImage, load_image
-from receipt.measure import OutputMeasurement, measure_output
+from receipt.photo.annotate import annotate
+from receipt.photo.compose import ComposedPhoto, CropPlan, compose, plan_crop
+from receipt.photo.intake import IntakeImage, load_image
+from receipt.photo.verify import OutputMeasurement, measure_output
+from receipt.photo.vision import Analysis, analyse
 from receipt.rules import run_rules
 from receipt.rules.base import RuleContext, RuleResult
+from receipt.rules.decision import Decision, decide
 from receipt.specs import Spec
-from receipt.vision import Analysis, analyse
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,9 @@ def expiry_for(spec: Spec, issued_at: datetime) -> date | None:
 def issue_receipt(spec: Spec, photo_jpeg: bytes, *, number: str | None = None,
                   issued_at: datetime | None = None) -> IssuedReceipt:
     """Number, signed QR payload and PDF for an approved spec photo."""
-    from receipt.numbers import new_receipt_number
-    from receipt.pdf import render_receipt_pdf
-    from receipt.signing import sign_receipt
+    from receipt.issue.numbers import new_receipt_number
+    from receipt.issue.pdf import render_receipt_pdf
+    from receipt.issue.signing import sign_receipt
 
     issued_at = (issued_at or datetime.now(UTC)).replace(microsecond=0)
     number = number or new_receipt_number(spec.number_prefix)

@@ -1,7 +1,7 @@
 """The applicant page: choose city and document, read the rules, upload, watch, download, resubmit.
 
 A web plugin of the receipt API: `register(app)` is found through the `photo_receipt.web`
-entry point (pyproject.toml) by receipt.api.create_app. The page is one HTML document plus
+entry point (pyproject.toml) by receipt.web.app.create_app. The page is one HTML document plus
 static JS/CSS that talk to the public /api/v1 endpoints only, like any other client.
 """
 

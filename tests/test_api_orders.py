@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from receipt.api import create_app
+from receipt.web.app import create_app
 from tests.conftest import eval_image
 from tests.service_fixtures import (
     TEST_SPEC,
@@ -72,7 +72,7 @@ def test_upload_to_issued(client: TestClient) -> None:
     assert view["receipt"]["number"] in pdf.headers["content-disposition"]
     photo = client.get(f"/api/v1/orders/{body['order_id']}/photo.jpg", headers=headers)
     assert photo.status_code == 200 and Image.open(io.BytesIO(photo.content)).size == (358, 441)
-    from receipt.numbers import validate
+    from receipt.issue.numbers import validate
 
     assert validate(view["receipt"]["number"]).ok
     events = client.get(f"/api/v1/orders/{body['order_id']}/events", headers=headers).json()
@@ -132,7 +132,7 @@ def test_idempotency_key_returns_the_same_order(client: TestClient, backend: Bac
     assert second.json()["token"] == first.json()["token"]
     assert second.headers.get("idempotent-replayed") == "true"
     rt = client.app.state.rt  # type: ignore[attr-defined]
-    from receipt.storage import Attempt, Order
+    from receipt.service.db import Attempt, Order
 
     with rt.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Attempt)
@@ -257,7 +257,7 @@ def test_malformed_requests_are_4xx(client: TestClient) -> None:
 
 
 def _id_number(birth: str) -> str:
-    from receipt.applicants import id_check_character
+    from receipt.service.applicants import id_check_character
 
     body = "440305" + birth + "123"
     return body + id_check_character(body)
@@ -278,10 +278,10 @@ def test_id_number_and_guardian(client: TestClient) -> None:
 
 def test_review_decisions_issue_or_reject(backend: Backend) -> None:
     """A 'review' verdict parks the order in_review; record_review issues or rejects it."""
-    from receipt import orders
-    from receipt.applicants import validate_applicant
     from receipt.errors import ReceiptError
     from receipt.pipeline import process_photo
+    from receipt.service import orders
+    from receipt.service.applicants import validate_applicant
     from receipt.specs import get_spec
 
     # no sweeper: the orders below are driven by hand through the worker's own core functions

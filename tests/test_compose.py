@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from receipt.compose import compose, plan_crop
 from receipt.errors import ReceiptError
-from receipt.intake import load_image
-from receipt.measure import measure_output
+from receipt.photo.compose import compose, plan_crop
+from receipt.photo.intake import load_image
+from receipt.photo.verify import measure_output
+from receipt.photo.vision import Analysis, analyse
 from receipt.specs import load_all
-from receipt.vision import Analysis, analyse
 from tests.conftest import SAMPLES, eval_image
 from tests.images import encode, sample_image
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from receipt.cli import main
-from receipt.derive import write_folder
-from receipt.evaluate import (
+from receipt.eval.derive import write_folder
+from receipt.eval.evaluate import (
     LABEL_FOR_RULE,
     PhotoResult,
     equal_error_rate,

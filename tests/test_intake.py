@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from receipt.errors import ReceiptError
-from receipt.intake import load_image
+from receipt.photo.intake import load_image
 from tests.images import (
     encode,
     exif_rotated_jpeg,

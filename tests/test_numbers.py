@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from receipt import numbers
-from receipt.numbers import (
+from receipt.issue import numbers
+from receipt.issue.numbers import (
     ALPHABET,
     NUMBER_RE,
     check_character,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from receipt.api import create_app
+from receipt.web.app import create_app
 from tests.conftest import require
 from tests.service_fixtures import Backend, LiveServer, compliant_photo, two_face_photo
 

@@ -18,10 +18,10 @@ import zxingcpp
 from PIL import Image
 from reportlab.lib.units import mm
 
-from receipt import pdf
 from receipt.errors import ReceiptError
-from receipt.numbers import new_receipt_number
-from receipt.signing import generate_private_key_pem, photo_digest, sign_receipt, verify_payload
+from receipt.issue import pdf
+from receipt.issue.numbers import new_receipt_number
+from receipt.issue.signing import generate_private_key_pem, photo_digest, sign_receipt, verify_payload
 from receipt.specs import Spec, load_all
 from tests.conftest import SAMPLES, require
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from receipt.decision import decide
 from receipt.pipeline import CheckReport, check_photo
 from receipt.rules import RULES
 from receipt.rules.base import RuleContext, RuleResult
+from receipt.rules.decision import decide
 from receipt.specs import RuleThreshold, get_spec, load_all
 from tests.conftest import SAMPLES, eval_image
 

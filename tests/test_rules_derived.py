@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from receipt.derive import DEFECTS, SIDE_EFFECTS, Variant, derive, prepare
+from receipt.eval.derive import DEFECTS, SIDE_EFFECTS, Variant, derive, prepare
 from receipt.pipeline import CheckReport, check_photo
 from receipt.specs import get_spec
 from tests.conftest import eval_image

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from receipt.api import create_app
-from receipt.storage import AnalysisResult, Attempt, Event, Receipt
+from receipt.service.db import AnalysisResult, Attempt, Event, Receipt
+from receipt.web.app import create_app
 from tests.conftest import ROOT, require
 from tests.service_fixtures import (
     TEST_SPEC,
@@ -133,7 +133,7 @@ def test_same_attempt_on_the_queue_many_times_issues_one_receipt(queue_env: tupl
             attempt_id = session.scalar(select(Attempt.id).where(Attempt.order_id == order["order_id"]))
         from rq import Queue
 
-        from receipt.jobs import process_attempt
+        from receipt.service.jobs import process_attempt
 
         q = Queue(queue, connection=rt.dispatcher.redis)
         for i in range(5):  # duplicates under other job ids too, as a confused operator might add

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from receipt import orders
-from receipt.applicants import parse_id_number, validate_applicant
-from receipt.blobs import BlobStore
 from receipt.errors import ReceiptError
-from receipt.runtime import Runtime
-from receipt.storage import LATEST_VERSION, Attempt, Event, Receipt, SchemaVersion, migrate, utcnow
+from receipt.service import orders
+from receipt.service.applicants import parse_id_number, validate_applicant
+from receipt.service.blobs import BlobStore
+from receipt.service.db import LATEST_VERSION, Attempt, Event, Receipt, SchemaVersion, migrate, utcnow
+from receipt.service.runtime import Runtime
 from tests.service_fixtures import TEST_SPEC, Backend
 
 SPEC = TEST_SPEC

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from receipt.api import create_app
-from receipt.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from receipt.storage import WebhookDelivery
+from receipt.service.db import WebhookDelivery
+from receipt.service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from receipt.web.app import create_app
 from tests.service_fixtures import Backend, compliant_photo, wait_for
 
 SECRET = "test-webhook-secret"

@@ -13,10 +13,10 @@ import pytest
 import qrcode
 import qrcode.constants
 
-from receipt import signing
 from receipt.errors import ReceiptError
-from receipt.numbers import check_character, new_receipt_number
-from receipt.signing import (
+from receipt.issue import signing
+from receipt.issue.numbers import check_character, new_receipt_number
+from receipt.issue.signing import (
     generate_private_key_pem,
     photo_digest,
     public_key_pem,
@@ -164,7 +164,7 @@ def test_development_key_is_created_once_with_mode_0600(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.delenv("RECEIPT_SIGNING_KEY")
     signing._warn_dev_key.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="receipt.signing"):
+    with caplog.at_level(logging.WARNING, logger="receipt.issue.signing"):
         _, payload = make_payload()
     key_file = tmp_path / "signing_key.pem"
     assert key_file.exists()

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from receipt.compose import CropPlan
 from receipt.errors import ReceiptError
-from receipt.intake import IntakeImage
+from receipt.photo.compose import CropPlan
+from receipt.photo.intake import IntakeImage
+from receipt.photo.vision import Analysis
 from receipt.specs import Spec
-from receipt.vision import Analysis
 
 Verdict = Literal["pass", "borderline", "fail"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.regions import EYE_X, FW, regions_of
+from receipt.photo.face_frame import EYE_X, FW, regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "CLOTHES_BG"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.regions import regions_of
+from receipt.photo.face_frame import regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "EXPOSURE"

@@ -6,7 +6,7 @@ a fringe, a hat brim or a hand there is not skin-coloured.
 
 from __future__ import annotations
 
-from receipt.regions import FW, regions_of
+from receipt.photo.face_frame import FW, regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "EYEBROWS_COVERED"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.regions import FW, regions_of
+from receipt.photo.face_frame import FW, regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "FACE_SHADOW"

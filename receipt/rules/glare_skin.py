@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.regions import EYE_L, EYE_R, FW, regions_of
+from receipt.photo.face_frame import EYE_L, EYE_R, FW, regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 from receipt.rules.glasses_tinted import lens_box
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.regions import EYE_X, EYE_Y, FW, regions_of
+from receipt.photo.face_frame import EYE_X, EYE_Y, FW, regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 from receipt.rules.hat import hair_coloured
 

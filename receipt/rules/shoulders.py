@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from receipt.photo.vision import CHIN, FOREHEAD_TOP, POSE_SHOULDER_LEFT, POSE_SHOULDER_RIGHT
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, Region, RuleContext, RuleResult, judged, not_assessed, ramp
-from receipt.vision import CHIN, FOREHEAD_TOP, POSE_SHOULDER_LEFT, POSE_SHOULDER_RIGHT
 
 CODE = "SHOULDERS"
 # photo bottom below the chin, in face heights (forehead landmark to chin): an ID photo shows

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from receipt.blobs import BlobStore
 from receipt.config import database_url, redis_url, storage_dir
-from receipt.intake import MAX_UPLOAD_BYTES
-from receipt.storage import Database
+from receipt.photo.intake import MAX_UPLOAD_BYTES
+from receipt.service.blobs import BlobStore
+from receipt.service.db import Database
 
 if TYPE_CHECKING:
-    from receipt.jobs import Dispatcher
+    from receipt.service.jobs import Dispatcher
 
 
 def _env_float(name: str, default: float) -> float:

@@ -35,7 +35,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from receipt.errors import ReceiptError
-from receipt.numbers import format_for_reading
+from receipt.issue.numbers import format_for_reading
 from receipt.specs import Spec
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import or_, select, update
 
-from receipt.runtime import Runtime
-from receipt.storage import Event, WebhookDelivery, utcnow
+from receipt.service.db import Event, WebhookDelivery, utcnow
+from receipt.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -92,8 +92,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from receipt.numbers import validate
-    from receipt.signing import verify_payload
+    from receipt.issue.numbers import validate
+    from receipt.issue.signing import verify_payload
 
     value = args.value.strip()
     if value.startswith("PR"):
@@ -109,7 +109,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_public_key(args: argparse.Namespace) -> int:
-    from receipt.signing import public_key_pem
+    from receipt.issue.signing import public_key_pem
 
     print(public_key_pem().strip())
     return 0
@@ -117,7 +117,7 @@ def cmd_public_key(args: argparse.Namespace) -> int:
 
 def _demo_inputs() -> list[tuple[str, Path]]:
     """The shipped samples, plus the compliant labelled photos of ../shared/eval when it is there."""
-    from receipt.evaluate import compliant_photos
+    from receipt.eval.evaluate import compliant_photos
 
     inputs = [(p.stem, p) for p in sorted((PROJECT_ROOT / "samples").iterdir())
               if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")]
@@ -126,9 +126,9 @@ def _demo_inputs() -> list[tuple[str, Path]]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from receipt.photo.vision import warm_up
     from receipt.pipeline import process_photo
     from receipt.specs import get_spec, load_all
-    from receipt.vision import warm_up
 
     warm_up()
     spec_ids = args.spec or list(load_all())
@@ -197,7 +197,7 @@ def build_parser(extra: Sequence[Callable[[argparse._SubParsersAction], None]] =
 def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Commands from modules that may not be importable on a minimal install."""
     extra = []
-    for module_name in ("receipt.evaluate", "receipt.service"):
+    for module_name in ("receipt.eval.evaluate", "receipt.cli.service"):
         try:
             module = __import__(module_name, fromlist=["add_commands"])
         except ImportError:

@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from receipt.api import create_app
-    from receipt.runtime import ServiceSettings
+    from receipt.service.runtime import ServiceSettings
+    from receipt.web.app import create_app
 
     settings = ServiceSettings.from_env()
     mode = f"RQ at {settings.redis_url}" if settings.redis_url else "in-process (no REDIS_URL)"
@@ -30,15 +30,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from receipt.worker import run_worker
+    from receipt.service.worker import run_worker
 
     return run_worker(burst=args.burst, name=args.name)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """One sweep by hand: requeue stuck attempts, enqueue waiting ones, send due webhooks."""
-    from receipt.jobs import make_dispatcher, sweep_once
-    from receipt.runtime import Runtime
+    from receipt.service.jobs import make_dispatcher, sweep_once
+    from receipt.service.runtime import Runtime
 
     rt = Runtime.create()
     rt.dispatcher = make_dispatcher(rt)
@@ -50,7 +50,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Create or upgrade the schema of DATABASE_URL (every process also does this at start)."""
-    from receipt.storage import Database
+    from receipt.service.db import Database
 
     db = Database(auto_migrate=False)
     version = db.migrate()
@@ -61,9 +61,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_retry_order(args: argparse.Namespace) -> int:
     """Operator action: a fresh attempt (same photo) for an order that ended in error."""
-    from receipt.jobs import dispatch, make_dispatcher
-    from receipt.orders import retry_order
-    from receipt.runtime import Runtime
+    from receipt.service.jobs import dispatch, make_dispatcher
+    from receipt.service.orders import retry_order
+    from receipt.service.runtime import Runtime
 
     rt = Runtime.create()
     rt.dispatcher = make_dispatcher(rt) if rt.settings.redis_url else None  # no Redis: `serve` sweeps it up

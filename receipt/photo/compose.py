@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from receipt.errors import ReceiptError
+from receipt.photo.vision import Analysis
 from receipt.specs import Spec
-from receipt.vision import Analysis
 
 MISSING_ROWS_TOLERANCE = 0.02  # share of the output height that may be edge-filled at the bottom
 CUT_BODY_TOLERANCE = 0.01  # share of output pixels where the person runs off the photo's side

@@ -12,16 +12,16 @@ import logging
 import os
 import socket
 
-log = logging.getLogger("receipt.worker")
+log = logging.getLogger("receipt.service.worker")
 
 
 def run_worker(*, burst: bool = False, name: str | None = None) -> int:
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    from receipt.jobs import RQDispatcher, Sweeper, sweep_once
-    from receipt.runtime import Runtime, ServiceSettings, set_runtime
-    from receipt.vision import warm_up
+    from receipt.photo.vision import warm_up
+    from receipt.service.jobs import RQDispatcher, Sweeper, sweep_once
+    from receipt.service.runtime import Runtime, ServiceSettings, set_runtime
 
     settings = ServiceSettings.from_env()
     if not settings.redis_url:

@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from receipt.regions import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, NOSE_LOWER
-from receipt.vision import Analysis, analyse
+from receipt.photo.face_frame import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, NOSE_LOWER
+from receipt.photo.vision import Analysis, analyse
 
 WORKING_SIDE = 1000  # variants are made at this long side: intake then decodes them 1:1
 
@@ -266,7 +266,7 @@ def write_folder(sources: list[tuple[dict[str, Any], Path]], out: Path) -> int:
 
 
 def cmd_derive(args: argparse.Namespace) -> int:
-    from receipt.evaluate import load_labels
+    from receipt.eval.evaluate import load_labels
 
     sources = [(label, path) for label, path in load_labels(Path(args.folder))
                if label.get("id_photo_ok") and not label.get("synthetic")][: args.limit or None]

@@ -4,7 +4,7 @@ Reliability comes from the database, not from the queue:
 - an upload is committed (row + blob) before anything is enqueued; if Redis is down the
   attempt simply stays `queued` with enqueued_at NULL and the sweeper enqueues it later;
 - `process_attempt` is idempotent: it claims the attempt with a lease and a claim token, and
-  only the current claim holder can record a result (see receipt.orders);
+  only the current claim holder can record a result (see receipt.service.orders);
 - the sweeper (a thread in the API process and in every worker) re-queues attempts whose
   worker died (lease expired), whose job vanished from Redis, or whose retry back-off is over,
   and delivers webhooks. Several sweepers cooperate through conditional UPDATEs.
@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from receipt.errors import ReceiptError, SpecError
-from receipt.orders import (
+from receipt.service.db import Receipt
+from receipt.service.orders import (
     Claim,
     IssuedRecord,
     Outcome,
@@ -35,8 +36,7 @@ from receipt.orders import (
     mark_enqueued,
     outcome_from_intake_error,
 )
-from receipt.runtime import Runtime, ServiceSettings, get_runtime
-from receipt.storage import Receipt
+from receipt.service.runtime import Runtime, ServiceSettings, get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
 
 def sweep_once(rt: Runtime) -> dict[str, Any]:
     """Requeue what a dead worker left, enqueue what Redis lost or a back-off delayed, send webhooks."""
-    from receipt.notify import deliver_due
+    from receipt.service.webhooks import deliver_due
 
     stats: dict[str, Any] = {"requeued": expire_leases(rt), "enqueued": 0, "queue_down": False}
     if rt.dispatcher is not None:

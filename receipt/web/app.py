@@ -1,4 +1,4 @@
-"""HTTP API for applicants (FastAPI; OpenAPI at /docs). Thin glue over receipt.orders / receipt.jobs.
+"""HTTP API for applicants (FastAPI; OpenAPI at /docs). Thin glue over receipt.service.orders / receipt.service.jobs.
 
 Web screens are plugins: `create_app` calls every `register(app)` found in the entry-point
 group ``photo_receipt.web`` (review_ui declares its applicant page there in pyproject.toml)
@@ -28,11 +28,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from receipt import orders
-from receipt.applicants import validate_applicant
 from receipt.errors import ReceiptError
-from receipt.jobs import LocalDispatcher, Sweeper, dispatch, make_dispatcher
-from receipt.runtime import Runtime, ServiceSettings, set_runtime
+from receipt.service import orders
+from receipt.service.applicants import validate_applicant
+from receipt.service.jobs import LocalDispatcher, Sweeper, dispatch, make_dispatcher
+from receipt.service.runtime import Runtime, ServiceSettings, set_runtime
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def _too_large(limit: int) -> ReceiptError:
 
 def _check_image(data: bytes, spec_id: str, limit: int) -> None:
     """Decode once at upload so a broken or tiny file is refused now, not minutes later."""
-    from receipt.intake import load_image
+    from receipt.photo.intake import load_image
     from receipt.specs import get_spec
 
     spec = get_spec(spec_id)
@@ -191,7 +191,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
         app.state.rt = rt
         set_runtime(rt)  # so record_review() and jobs in this process find it
         if isinstance(rt.dispatcher, LocalDispatcher):
-            from receipt.vision import warm_up
+            from receipt.photo.vision import warm_up
 
             threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         sweeper = Sweeper(rt) if background else None
@@ -365,7 +365,7 @@ def _order_spec(rt: Runtime, order_id: str, token: str | None) -> str:
 
 
 def _current_runtime_is(rt: Runtime) -> bool:
-    from receipt import runtime
+    from receipt.service import runtime
 
     return runtime._default is rt
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from receipt.photo.vision import analyse
 from receipt.specs import Spec, hex_to_rgb
-from receipt.vision import analyse
 
 BACKGROUND_TOLERANCE = 40  # summed |RGB difference| a JPEG may add to a flat background
 

@@ -38,9 +38,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from receipt import numbers
 from receipt.config import data_dir
 from receipt.errors import ReceiptError
+from receipt.issue import numbers
 from receipt.specs import load_all
 
 log = logging.getLogger(__name__)

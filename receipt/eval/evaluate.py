@@ -244,9 +244,9 @@ def headline(photos: list[PhotoResult]) -> Headline:
 def evaluate(folder: Path, spec_id: str = "guangdong-id", *, limit: int = 0, progress: bool = True) -> EvalReport:
     from tqdm import tqdm
 
+    from receipt.photo.vision import warm_up
     from receipt.rules import RULES
     from receipt.specs import get_spec
-    from receipt.vision import warm_up
 
     spec = get_spec(spec_id)
     items = load_labels(folder)[: limit or None]
@@ -373,7 +373,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    from receipt.derive import add_commands as add_derive
+    from receipt.eval.derive import add_commands as add_derive
 
     p = sub.add_parser("eval", help="evaluate the rules against a labelled photo folder (images/ + labels.jsonl)")
     p.add_argument("folder")

@@ -14,7 +14,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from receipt.vision import CONTOUR_LEFT, CONTOUR_RIGHT, Analysis
+from receipt.photo.vision import CONTOUR_LEFT, CONTOUR_RIGHT, Analysis
 
 FW = 224  # canonical face width in pixels: a little above the specs' 193..221 px
 LEFT, RIGHT, UP, DOWN = 1.5, 1.5, 1.5, 2.1  # canvas extent around the eye midpoint, in FW

@@ -34,10 +34,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from receipt.applicants import Applicant
 from receipt.errors import ReceiptError
-from receipt.runtime import Runtime, get_runtime
-from receipt.storage import (
+from receipt.service.applicants import Applicant
+from receipt.service.db import (
     AnalysisResult,
     Attempt,
     Event,
@@ -47,6 +46,7 @@ from receipt.storage import (
     WebhookDelivery,
     utcnow,
 )
+from receipt.service.runtime import Runtime, get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -559,7 +559,7 @@ def record_review(attempt_id: int, reviewer: str, approve: bool, reasons: Sequen
 
     Returns the order's new status. Deciding the same attempt twice is refused (409) by the
     unique review_decisions.attempt_id, so two reviewers clicking at once cannot both act."""
-    from receipt.jobs import issue_for_attempt  # jobs imports this module
+    from receipt.service.jobs import issue_for_attempt  # jobs imports this module
 
     rt = rt or get_runtime()
     reviewer = (reviewer or "").strip()
