@@ -44,7 +44,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def photos(limit: int) -> list[tuple[str, bytes]]:
     """Compliant labelled photos of ../shared/eval (read in place), else the shipped samples."""
-    from receipt.eval.evaluate import compliant_photos
+    from receipt.eval.labels import compliant_photos
 
     found = [(path.name, path.read_bytes()) for _, path in compliant_photos(EVAL)]
     if not found:
@@ -63,8 +63,9 @@ def summary(values: list[float]) -> str:
 
 def baseline(inputs: list[tuple[str, bytes]], count: int) -> tuple[list[float], dict[str, int]]:
     from receipt.errors import ReceiptError
+    from receipt.issue.issuer import issue_receipt
     from receipt.photo.vision import warm_up
-    from receipt.pipeline import issue_receipt, process_photo
+    from receipt.pipeline import process_photo
     from receipt.specs import get_spec
 
     warm_up()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from receipt.errors import ReceiptError
@@ -119,35 +117,3 @@ def process_photo(data: bytes, spec: Spec) -> ProcessResult:
         report.verdict = "review"
     annotated = annotate(report.analysis.image, report.rules) if report.verdict != "pass" else None
     return ProcessResult(report, photo, measurement, annotated)
-
-
-@dataclass(frozen=True)
-class IssuedReceipt:
-    number: str
-    spec_id: str
-    issued_at: datetime
-    expires_on: date | None
-    qr_payload: str
-    photo_sha256: str
-    pdf: bytes
-
-
-def expiry_for(spec: Spec, issued_at: datetime) -> date | None:
-    return None if spec.validity_days == 0 else (issued_at + timedelta(days=spec.validity_days)).date()
-
-
-def issue_receipt(spec: Spec, photo_jpeg: bytes, *, number: str | None = None,
-                  issued_at: datetime | None = None) -> IssuedReceipt:
-    """Number, signed QR payload and PDF for an approved spec photo."""
-    from receipt.issue.numbers import new_receipt_number
-    from receipt.issue.pdf import render_receipt_pdf
-    from receipt.issue.signing import sign_receipt
-
-    issued_at = (issued_at or datetime.now(UTC)).replace(microsecond=0)
-    number = number or new_receipt_number(spec.number_prefix)
-    expires_on = expiry_for(spec, issued_at)
-    photo_sha256 = hashlib.sha256(photo_jpeg).hexdigest()
-    payload = sign_receipt(number, spec.id, issued_at, expires_on, photo_sha256)
-    pdf = render_receipt_pdf(spec, number=number, photo_jpeg=photo_jpeg, issued_at=issued_at,
-                             expires_on=expires_on, qr_payload=payload)
-    return IssuedReceipt(number, spec.id, issued_at, expires_on, payload, photo_sha256, pdf)

@@ -157,7 +157,7 @@ class Backend:
         return env
 
     def settings(self, **overrides: Any) -> Any:
-        from receipt.service.runtime import ServiceSettings
+        from receipt.config import ServiceSettings
 
         env = self.env()
         settings = ServiceSettings(

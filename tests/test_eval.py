@@ -16,11 +16,11 @@ from receipt.eval.evaluate import (
     equal_error_rate,
     evaluate,
     headline,
-    load_labels,
     markdown,
     rule_figures,
     write_report,
 )
+from receipt.eval.labels import load_labels
 from tests.conftest import SHARED_EVAL, require
 
 

@@ -152,3 +152,21 @@ def test_each_ear_is_judged_separately() -> None:
     assert result.details["right"] < 0.1 < result.details["left"]
     assert "右耳" in result.message_zh and "right ear" in result.message_en
     assert len(result.evidence) == 1
+
+
+def test_a_rule_that_raises_is_recorded_as_not_assessed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule guard: the failing rule is borderline (so a person looks), every other rule still runs."""
+    from receipt import rules
+    from receipt.pipeline import check_photo
+    from receipt.specs import get_spec
+
+    def broken(ctx: object) -> object:
+        raise ZeroDivisionError("synthetic failure")
+
+    monkeypatch.setitem(rules.RULES, "HAT", broken)
+    report = check_photo((SAMPLES / "grace_hopper.jpg").read_bytes(), get_spec("guangdong-id"))
+    by_code = {r.code: r for r in report.rules}
+    assert set(by_code) == set(rules.RULES)
+    assert by_code["HAT"].verdict == "borderline" and not by_code["HAT"].assessed
+    assert by_code["HAT"].details["error"] == "ZeroDivisionError"
+    assert report.verdict in ("review", "reject")

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from receipt.service.runtime import ServiceSettings
+    from receipt.config import ServiceSettings
     from receipt.web.app import create_app
 
     settings = ServiceSettings.from_env()
@@ -37,8 +37,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """One sweep by hand: requeue stuck attempts, enqueue waiting ones, send due webhooks."""
-    from receipt.service.jobs import make_dispatcher, sweep_once
+    from receipt.service.jobs import make_dispatcher
     from receipt.service.runtime import Runtime
+    from receipt.service.sweeper import sweep_once
 
     rt = Runtime.create()
     rt.dispatcher = make_dispatcher(rt)

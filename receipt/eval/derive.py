@@ -10,7 +10,6 @@ as a labelled folder in the eval format (marked synthetic, so they never count i
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from collections.abc import Callable
@@ -263,21 +262,3 @@ def write_folder(sources: list[tuple[dict[str, Any], Path]], out: Path) -> int:
                 labels.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
     return count
-
-
-def cmd_derive(args: argparse.Namespace) -> int:
-    from receipt.eval.evaluate import load_labels
-
-    sources = [(label, path) for label, path in load_labels(Path(args.folder))
-               if label.get("id_photo_ok") and not label.get("synthetic")][: args.limit or None]
-    count = write_folder(sources, Path(args.out))
-    print(f"{count} variants of {len(sources)} compliant photos written to {args.out}")
-    return 0
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("derive", help="write labelled defect variants of a folder's compliant photos")
-    p.add_argument("folder", help="labelled folder (images/ + labels.jsonl)")
-    p.add_argument("--out", default="out/derived")
-    p.add_argument("--limit", type=int, default=0, help="at most this many source photos")
-    p.set_defaults(func=cmd_derive)

@@ -8,12 +8,11 @@ false-reject rate (auto-reject of a photo labelled OK), the automation rate (sha
 reviewer) and the time per photo. Photos marked `synthetic` are reported apart and kept out of
 the headline figures.
 
-`evaluate()` and `write_report()` are the core; `add_commands()` is the CLI glue.
+`evaluate()` and `write_report()` are the whole interface; the command is in receipt.cli.eval.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import statistics
@@ -24,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from receipt.errors import ReceiptError
+from receipt.eval.labels import load_labels
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 VERDICTS = ("pass", "borderline", "fail", "n/a")
 MIN_PER_CLASS = 3  # an EER from fewer labelled photos per class is noise
 
@@ -144,37 +143,6 @@ class EvalReport:
 
 
 # -- core ------------------------------------------------------------------------------------------
-
-def load_labels(folder: Path) -> list[tuple[dict[str, Any], Path]]:
-    """(label, image path) for every labelled photo whose image exists."""
-    labels_file = folder / "labels.jsonl"
-    if not labels_file.exists():
-        raise ReceiptError("EVAL_NO_LABELS", f"{labels_file} not found (expected images/ and labels.jsonl)")
-    images = {p.stem: p for p in (folder / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES} \
-        if (folder / "images").is_dir() else {}
-    out = []
-    for number, line in enumerate(labels_file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            label = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ReceiptError("EVAL_BAD_LABEL", f"{labels_file}:{number}: {exc}") from exc
-        path = images.get(str(label.get("id")))
-        if path is None:
-            log.warning("no image for label %s", label.get("id"))
-            continue
-        out.append((label, path))
-    return out
-
-
-def compliant_photos(folder: Path) -> list[tuple[str, Path]]:
-    """(id, image path) of the real photos labelled fit for an ID photo; empty when the folder is absent."""
-    if not (folder / "labels.jsonl").exists():
-        return []
-    return [(str(label["id"]), path) for label, path in load_labels(folder)
-            if label.get("id_photo_ok") and not label.get("synthetic")]
-
 
 def check_one(label: dict[str, Any], path: Path, spec: Any) -> PhotoResult:
     from receipt.pipeline import check_photo
@@ -359,27 +327,3 @@ def write_report(report: EvalReport, folder: Path, out: Path) -> dict[str, Path]
             fh.write(json.dumps(photo.to_dict(), ensure_ascii=False) + "\n")
     chart(report, paths["chart"])
     return paths
-
-
-# -- CLI glue --------------------------------------------------------------------------------------
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    folder = Path(args.folder)
-    report = evaluate(folder, args.spec, limit=args.limit, progress=not args.no_progress)
-    paths = write_report(report, folder, Path(args.out))
-    print(markdown(report, folder))
-    print(f"written: {', '.join(str(p) for p in paths.values())}")
-    return 0
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    from receipt.eval.derive import add_commands as add_derive
-
-    p = sub.add_parser("eval", help="evaluate the rules against a labelled photo folder (images/ + labels.jsonl)")
-    p.add_argument("folder")
-    p.add_argument("--out", default="out/eval", help="where report.md, report.png and results.jsonl go")
-    p.add_argument("--spec", default="guangdong-id", help="spec whose thresholds and background are used")
-    p.add_argument("--limit", type=int, default=0, help="only the first N photos")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_eval)
-    add_derive(sub)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,13 +33,13 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from receipt.config import cjk_font_setting
 from receipt.errors import ReceiptError
 from receipt.issue.numbers import format_for_reading
 from receipt.specs import Spec
 
 log = logging.getLogger(__name__)
 
-CJK_FONT_ENV = "RECEIPT_CJK_FONT"  # optional: path to a TTF/TTC to use before searching
 # Fonts with TrueType outlines that reportlab can embed; NotoSansCJK .ttc/.otf are CFF-based
 # and reportlab refuses them, which `resolve_cjk_font` tolerates and skips.
 COMMON_CJK_FONTS: tuple[str, ...] = (
@@ -156,7 +155,7 @@ def resolve_cjk_font(candidates: Iterable[tuple[str, int]] | None = None) -> CJK
     Default candidates: $RECEIPT_CJK_FONT, well-known paths, then `fc-list :lang=zh`.
     """
     if candidates is None:
-        env = os.environ.get(CJK_FONT_ENV)
+        env = cjk_font_setting()
         listed = [(env, 0)] if env else []
         listed += [(p, 0) for p in COMMON_CJK_FONTS if Path(p).exists()]
         listed += _fc_list_candidates()

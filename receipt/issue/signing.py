@@ -38,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from receipt.config import data_dir
+from receipt.config import SIGNING_KEY_ENV, VERIFY_KEY_ENV, data_dir, signing_key_setting, verify_key_setting
 from receipt.errors import ReceiptError
 from receipt.issue import numbers
 from receipt.specs import load_all
@@ -46,8 +46,6 @@ from receipt.specs import load_all
 log = logging.getLogger(__name__)
 
 VERSION = "PR1"
-SIGNING_KEY_ENV = "RECEIPT_SIGNING_KEY"
-VERIFY_KEY_ENV = "RECEIPT_VERIFY_KEY"
 DEV_KEY_FILE = "signing_key.pem"
 HASH_CHARS = 16
 MAX_PAYLOAD = 1024  # far above a real payload; refuses junk before any decoding work
@@ -156,7 +154,7 @@ def _dev_key_pem() -> bytes:
 
 
 def _private_key() -> Ed25519PrivateKey:
-    setting = os.environ.get(SIGNING_KEY_ENV)
+    setting = signing_key_setting()
     if setting:
         return _load_private(_pem_from_setting(setting, SIGNING_KEY_ENV), SIGNING_KEY_ENV)
     return _load_private(_dev_key_pem(), str(data_dir() / DEV_KEY_FILE))
@@ -166,7 +164,7 @@ def _public_key(public_key_pem: str | bytes | None = None) -> Ed25519PublicKey:
     if public_key_pem is not None:
         pem = public_key_pem.encode("ascii") if isinstance(public_key_pem, str) else public_key_pem
         return _load_public(pem, "public_key_pem argument")
-    setting = os.environ.get(VERIFY_KEY_ENV)
+    setting = verify_key_setting()
     if setting:
         return _load_public(_pem_from_setting(setting, VERIFY_KEY_ENV), VERIFY_KEY_ENV)
     return _private_key().public_key()

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from receipt.rules.base import RuleResult
+
+class MarkedRegion(Protocol):
+    """An area to outline (receipt.rules.base.Region has this shape), in working-image pixels."""
+
+    label: str
+    box: tuple[float, float, float, float] | None
+    polygon: tuple[tuple[float, float], ...] | None
+
+
+class Finding(Protocol):
+    """What to mark (receipt.rules.base.RuleResult has this shape): the photo layer knows no rules."""
+
+    code: str
+    verdict: str
+    evidence: Sequence[MarkedRegion]
 
 COLOURS = {"fail": (220, 30, 30), "borderline": (245, 150, 0)}
 MAX_SIDE = 1000
 
 
-def annotate(rgb: np.ndarray, results: list[RuleResult]) -> bytes:
+def annotate(rgb: np.ndarray, results: Sequence[Finding]) -> bytes:
     """JPEG of the photo with each failing / borderline rule's regions outlined and labelled."""
     image = Image.fromarray(rgb)
     factor = min(1.0, MAX_SIDE / max(image.size))

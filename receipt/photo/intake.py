@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from receipt.config import MAX_UPLOAD_BYTES
 from receipt.errors import ReceiptError
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ try:  # HEIC from iPhones; optional so a machine without libheif still decodes t
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     HEIF_FORMATS = set()
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 64_000_000  # 8000 x 8000; above this the header alone is enough to refuse
 MAX_ASPECT = 4.0
 WORKING_LONG_SIDE_MIN = 1000  # decode big JPEGs at 1/2..1/8 scale but keep at least this much

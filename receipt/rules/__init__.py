@@ -1,7 +1,13 @@
-"""The rule table: every rule the decision uses, in the order applicants read them."""
+"""The rule table: every rule the decision uses, in the order applicants read them.
+
+`run_rules` is the one place where a rule that raises is caught: it is logged with its
+traceback and recorded as "could not assess" (borderline, so a person looks), and the other
+rules still run -- as OFIQ's executor records a measure that throws as a failure to assess.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -30,7 +36,9 @@ from receipt.rules import (
     resolution,
     shoulders,
 )
-from receipt.rules.base import RuleContext, RuleResult
+from receipt.rules.base import RuleContext, RuleResult, not_assessed
+
+log = logging.getLogger(__name__)
 
 Rule = Callable[[RuleContext], RuleResult]
 
@@ -66,6 +74,12 @@ def run_rules(ctx: RuleContext) -> tuple[list[RuleResult], dict[str, float]]:
     timings: dict[str, float] = {}
     for code, rule in RULES.items():
         start = time.perf_counter()
-        results.append(rule(ctx))
+        try:
+            results.append(rule(ctx))
+        except Exception as exc:  # one broken rule must not fail the attempt: a reviewer decides
+            log.exception("rule %s raised on this photo; recorded as not assessed", code)
+            results.append(not_assessed(code, "此项无法自动判断，需人工审核",
+                                        "This check could not be made automatically; a reviewer will look",
+                                        error=type(exc).__name__))
         timings[code] = round((time.perf_counter() - start) * 1000, 2)
     return results, timings

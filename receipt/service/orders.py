@@ -46,6 +46,7 @@ from receipt.service.db import (
     WebhookDelivery,
     utcnow,
 )
+from receipt.service.issuing import IssuedRecord, issue_for_attempt
 from receipt.service.runtime import Runtime, get_runtime
 
 log = logging.getLogger(__name__)
@@ -367,17 +368,6 @@ class Outcome:
     duration_ms: int | None = None
 
 
-@dataclass(frozen=True)
-class IssuedRecord:
-    number: str
-    spec_id: str
-    issued_at: datetime
-    expires_on: Any
-    qr_payload: str
-    photo_sha256: str
-    pdf_sha256: str
-
-
 def finish_attempt(rt: Runtime, claim: Claim, outcome: Outcome, issued: IssuedRecord | None) -> bool:
     """Record the machine's result; False when this worker lost its claim (another one finished)."""
     with rt.db.session() as session:
@@ -559,8 +549,6 @@ def record_review(attempt_id: int, reviewer: str, approve: bool, reasons: Sequen
 
     Returns the order's new status. Deciding the same attempt twice is refused (409) by the
     unique review_decisions.attempt_id, so two reviewers clicking at once cannot both act."""
-    from receipt.service.jobs import issue_for_attempt  # jobs imports this module
-
     rt = rt or get_runtime()
     reviewer = (reviewer or "").strip()
     if not reviewer:

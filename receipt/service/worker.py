@@ -19,9 +19,11 @@ def run_worker(*, burst: bool = False, name: str | None = None) -> int:
     from redis import Redis
     from rq import Queue, SimpleWorker
 
+    from receipt.config import ServiceSettings
     from receipt.photo.vision import warm_up
-    from receipt.service.jobs import RQDispatcher, Sweeper, sweep_once
-    from receipt.service.runtime import Runtime, ServiceSettings, set_runtime
+    from receipt.service.queue import RQDispatcher
+    from receipt.service.runtime import Runtime, set_runtime
+    from receipt.service.sweeper import Sweeper, sweep_once
 
     settings = ServiceSettings.from_env()
     if not settings.redis_url:

@@ -13,7 +13,6 @@ import asyncio
 import importlib
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,16 +27,17 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from receipt.config import ServiceSettings, web_plugins_setting
 from receipt.errors import ReceiptError
 from receipt.service import orders
 from receipt.service.applicants import validate_applicant
-from receipt.service.jobs import LocalDispatcher, Sweeper, dispatch, make_dispatcher
-from receipt.service.runtime import Runtime, ServiceSettings, set_runtime
+from receipt.service.jobs import dispatch, make_dispatcher
+from receipt.service.runtime import Runtime, is_current, set_runtime
+from receipt.service.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
 PLUGIN_GROUP = "photo_receipt.web"
-PLUGIN_ENV = "PHOTO_RECEIPT_WEB_PLUGINS"
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries + the text fields, on top of the photo itself
 _ORDER_ID_RE = re.compile(r"^[0-9a-f]{20}$")
 _SSE_POLL_S = 0.5
@@ -164,7 +164,7 @@ def _spec_or_422(spec_id: str | None) -> str:
 
 def load_plugins(app: FastAPI) -> list[str]:
     """Call `register(app)` of every web plugin (entry points + PHOTO_RECEIPT_WEB_PLUGINS)."""
-    setting = os.environ.get(PLUGIN_ENV, "").strip()
+    setting = web_plugins_setting()
     targets: list[tuple[str, Callable[[FastAPI], None]]] = []
     if setting.lower() != "none":
         for ep in entry_points(group=PLUGIN_GROUP):
@@ -190,7 +190,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
         rt.dispatcher = make_dispatcher(rt)
         app.state.rt = rt
         set_runtime(rt)  # so record_review() and jobs in this process find it
-        if isinstance(rt.dispatcher, LocalDispatcher):
+        if rt.dispatcher.exact:  # in-process jobs: load the models now, not on the first upload
             from receipt.photo.vision import warm_up
 
             threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
@@ -205,7 +205,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
             if sweeper:
                 sweeper.stop()
             rt.close()
-            if _current_runtime_is(rt):
+            if is_current(rt):
                 set_runtime(None)
 
     app = FastAPI(title="Photo receipt 照片回执 API", version="1",
@@ -362,12 +362,6 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
 def _order_spec(rt: Runtime, order_id: str, token: str | None) -> str:
     with rt.db.session() as session:
         return orders.authorize(session, order_id, token).spec_id
-
-
-def _current_runtime_is(rt: Runtime) -> bool:
-    from receipt.service import runtime
-
-    return runtime._default is rt
 
 
 def _links(order_id: str) -> dict[str, str]:
