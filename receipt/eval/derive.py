@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from receipt.photo.face_frame import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, NOSE_LOWER
+from receipt.photo.landmarks import BROW_L, BROW_R, CHIN, EYE_L, EYE_R, FACE_OVAL, FOREHEAD, LIPS_OUTER, NOSE_LOWER
 from receipt.photo.vision import Analysis, analyse
 
 WORKING_SIDE = 1000  # variants are made at this long side: intake then decodes them 1:1
@@ -165,7 +165,7 @@ def yaw_like(rgb: np.ndarray, analysis: Analysis, shift: float = 0.2) -> np.ndar
 def crop_shoulders(rgb: np.ndarray, analysis: Analysis) -> np.ndarray:
     """The photo ends just under the chin."""
     assert analysis.mesh is not None
-    chin, forehead = float(analysis.mesh[152, 1]), float(analysis.mesh[10, 1])
+    chin, forehead = float(analysis.mesh[CHIN, 1]), float(analysis.mesh[FOREHEAD, 1])
     bottom = int(min(rgb.shape[0], chin + 0.12 * (chin - forehead)))
     return np.ascontiguousarray(rgb[:bottom])
 

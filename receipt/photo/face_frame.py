@@ -14,28 +14,27 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from receipt.photo.vision import CONTOUR_LEFT, CONTOUR_RIGHT, Analysis
+from receipt.photo.landmarks import (
+    BROW_L,
+    BROW_R,
+    CHEEK_L,
+    CHEEK_R,
+    CHIN,
+    EAR_ROOT_L,
+    EAR_ROOT_R,
+    EYE_L,
+    EYE_R,
+    FACE_OVAL,
+    FOREHEAD,
+    LIPS_OUTER,
+    NOSE_LOWER,
+)
+from receipt.photo.vision import Analysis
 
 FW = 224  # canonical face width in pixels: a little above the specs' 193..221 px
 LEFT, RIGHT, UP, DOWN = 1.5, 1.5, 1.5, 2.1  # canvas extent around the eye midpoint, in FW
 EYE_X, EYE_Y = int(LEFT * FW), int(UP * FW)
 WIDTH, HEIGHT = int((LEFT + RIGHT) * FW), int((UP + DOWN) * FW)
-
-# Face-mesh index lists (refined 478-point topology). "R" = subject's right = image left.
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
-             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
-EYE_R = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
-EYE_L = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
-BROW_R = (46, 53, 52, 65, 55, 107, 66, 105, 63, 70)
-BROW_L = (276, 283, 282, 295, 285, 336, 296, 334, 293, 300)
-LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
-LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
-NOSE_LOWER = (64, 48, 115, 220, 45, 4, 275, 440, 344, 278, 294, 460, 326, 2, 97, 240)
-CHEEK_R = (117, 118, 101, 36, 205, 187, 123, 116)
-CHEEK_L = (346, 347, 330, 266, 425, 411, 352, 345)
-IRIS_R, IRIS_L = (468, 469, 470, 471, 472), (473, 474, 475, 476, 477)
-CHIN, FOREHEAD, NOSE_TIP, SUBNASALE = 152, 10, 1, 2
-GLABELLA = 168
 
 
 class FaceRegions:
@@ -144,7 +143,7 @@ class FaceRegions:
     @cached_property
     def contour_x(self) -> tuple[float, float]:
         """Canonical x of the face contour at the ear roots (image left, image right)."""
-        return float(self.pts[CONTOUR_RIGHT, 0]), float(self.pts[CONTOUR_LEFT, 0])
+        return float(self.pts[EAR_ROOT_R, 0]), float(self.pts[EAR_ROOT_L, 0])
 
     @cached_property
     def face_height(self) -> float:

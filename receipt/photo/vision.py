@@ -21,20 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from receipt.photo.landmarks import EAR_ROOT_L, EAR_ROOT_R, IRIS_CENTRE_L, IRIS_CENTRE_R  # noqa: E402
+
 log = logging.getLogger(__name__)
-
-# Face-mesh landmark indices used throughout (refined 478-point topology).
-IRIS_RIGHT = 468  # subject's right eye = image left
-IRIS_LEFT = 473
-CONTOUR_RIGHT = 234  # face contour at the ear root, image left
-CONTOUR_LEFT = 454
-FOREHEAD_TOP = 10
-CHIN = 152
-NOSE_TIP = 1
-
-POSE_NOSE, POSE_EAR_LEFT, POSE_EAR_RIGHT = 0, 7, 8
-POSE_SHOULDER_LEFT, POSE_SHOULDER_RIGHT = 11, 12
-
 
 @contextlib.contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
@@ -152,7 +141,7 @@ class Analysis:
         """(image-left eye, image-right eye) iris centres in pixels."""
         if self.mesh is None:
             return None
-        return self.mesh[IRIS_RIGHT, :2].copy(), self.mesh[IRIS_LEFT, :2].copy()
+        return self.mesh[IRIS_CENTRE_R, :2].copy(), self.mesh[IRIS_CENTRE_L, :2].copy()
 
     @cached_property
     def roll_deg(self) -> float | None:
@@ -168,7 +157,7 @@ class Analysis:
         """Width between the ear roots (face contour at ear level), as GA 461 measures it."""
         if self.mesh is None:
             return None
-        return float(np.linalg.norm(self.mesh[CONTOUR_LEFT, :2] - self.mesh[CONTOUR_RIGHT, :2]))
+        return float(np.linalg.norm(self.mesh[EAR_ROOT_L, :2] - self.mesh[EAR_ROOT_R, :2]))
 
     @cached_property
     def gray(self) -> np.ndarray:

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from receipt.photo.face_frame import EYE_Y, FW, regions_of
+from receipt.photo.landmarks import EYE_OUTER_L, EYE_OUTER_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "BEAUTIFIED"
@@ -61,8 +62,8 @@ def check(ctx: RuleContext) -> RuleResult:
         if min(patch.shape) < 6:
             continue
         textures.append(100.0 * _band(patch) / (float(np.median(patch)) + 1.0))
-    eye_box = r.to_image(np.array([[r.pts[33, 0] - 0.05 * FW, r.brow_y - 0.04 * FW],
-                                   [r.pts[263, 0] + 0.05 * FW, EYE_Y + 0.08 * FW]]))
+    eye_box = r.to_image(np.array([[r.pts[EYE_OUTER_R, 0] - 0.05 * FW, r.brow_y - 0.04 * FW],
+                                   [r.pts[EYE_OUTER_L, 0] + 0.05 * FW, EYE_Y + 0.08 * FW]]))
     x0, y0 = eye_box.min(axis=0).astype(int)
     x1, y1 = eye_box.max(axis=0).astype(int)
     eyes = _patch(a.gray, (x0, y0, x1, y1), factor)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from receipt.photo.face_frame import EYE_Y, FW, regions_of
+from receipt.photo.landmarks import EYE_OUTER_L, EYE_OUTER_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "BLUR"
@@ -60,7 +61,8 @@ def check(ctx: RuleContext) -> RuleResult:
     r = regions_of(ctx.analysis)
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
-    box = (float(r.pts[33, 0]) - 0.05 * FW, r.brow_y - 0.04 * FW, float(r.pts[263, 0]) + 0.05 * FW, EYE_Y + 0.08 * FW)
+    box = (float(r.pts[EYE_OUTER_R, 0]) - 0.05 * FW, r.brow_y - 0.04 * FW,
+           float(r.pts[EYE_OUTER_L, 0]) + 0.05 * FW, EYE_Y + 0.08 * FW)
     a = ctx.analysis
     corners = r.to_image(np.array([[box[0], box[1]], [box[2], box[1]], [box[0], box[3]], [box[2], box[3]]]))
     x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)

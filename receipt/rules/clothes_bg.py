@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from receipt.photo.face_frame import EYE_X, FW, regions_of
+from receipt.photo.landmarks import CHIN
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "CLOTHES_BG"
@@ -23,7 +24,7 @@ def check(ctx: RuleContext) -> RuleResult:
     r = regions_of(ctx.analysis)
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
-    chin = float(r.pts[152, 1])
+    chin = float(r.pts[CHIN, 1])
     box = (EYE_X - 1.0 * FW, chin + 0.40 * FW, EYE_X + 1.0 * FW, chin + 1.30 * FW)
     rows, cols = r.box_slice(*box)
     clothes = (r.person[rows, cols] > 0.5) & r.valid[rows, cols] & ~(r.skin_in(rows, cols) > 0.5)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import EYE_Y, FW, SUBNASALE, regions_of
+from receipt.photo.face_frame import EYE_Y, FW, regions_of
+from receipt.photo.landmarks import CHIN, SUBNASALE
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "EARRINGS"
@@ -21,7 +22,7 @@ def lobe_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore
     """From the ear lobe down beside the jaw, where studs sit and drops hang."""
     left_x, right_x = r.contour_x
     top = (float(r.pts[SUBNASALE, 1]) + EYE_Y) / 2  # lobes of small ears sit above the nose base
-    bottom = float(r.pts[152, 1]) + 0.10 * FW
+    bottom = float(r.pts[CHIN, 1]) + 0.10 * FW
     if side == "right":
         return left_x - 0.14 * FW, top, left_x + 0.05 * FW, bottom
     return right_x - 0.05 * FW, top, right_x + 0.14 * FW, bottom

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from receipt.photo.face_frame import EYE_Y, FW, SUBNASALE, regions_of
+from receipt.photo.face_frame import EYE_Y, FW, regions_of
+from receipt.photo.landmarks import SUBNASALE
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "EARS_COVERED"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from receipt.photo.face_frame import FW, regions_of
+from receipt.photo.landmarks import EAR_ROOT_L, EAR_ROOT_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "FACE_SHADOW"
@@ -22,7 +23,7 @@ def check(ctx: RuleContext) -> RuleResult:
     r = regions_of(ctx.analysis)
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
-    box = (float(r.pts[234, 0]), r.brow_y - 0.15 * FW, float(r.pts[454, 0]), r.mouth_y)
+    box = (float(r.pts[EAR_ROOT_R, 0]), r.brow_y - 0.15 * FW, float(r.pts[EAR_ROOT_L, 0]), r.mouth_y)
     rows, cols = r.box_slice(*box)
     area = r.face_skin_area[rows, cols] & (r.skin_in(rows, cols, **SHADED_SKIN) > 0.5)
     ys, xs = np.nonzero(area)

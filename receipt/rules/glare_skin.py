@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.photo.face_frame import EYE_L, EYE_R, FW, regions_of
+from receipt.photo.face_frame import FW, regions_of
+from receipt.photo.landmarks import EYE_L, EYE_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 from receipt.rules.glasses_tinted import lens_box
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import EYE_L, EYE_R, FW, GLABELLA, IRIS_L, IRIS_R, regions_of
+from receipt.photo.face_frame import FW, regions_of
+from receipt.photo.landmarks import EYE_INNER_L, EYE_INNER_R, EYE_L, EYE_R, GLABELLA, IRIS_L, IRIS_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 from receipt.rules.glasses_tinted import lens_box
 
@@ -41,7 +42,7 @@ def glare_mask(r, rows: slice, cols: slice, iris: tuple[int, ...]) -> np.ndarray
 
 def bridge_strength(r) -> float:  # type: ignore[no-untyped-def]
     """How strongly a horizontal edge runs across the nose bridge between the eyes (a frame)."""
-    x0, x1 = float(r.pts[133, 0]), float(r.pts[362, 0])
+    x0, x1 = float(r.pts[EYE_INNER_R, 0]), float(r.pts[EYE_INNER_L, 0])
     inset = 0.25 * (x1 - x0)
     y = float(r.pts[GLABELLA, 1])
     rows, cols = r.box_slice(x0 + inset, y - 0.10 * FW, x1 - inset, y + 0.08 * FW)

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from receipt.photo.face_frame import EYE_X, EYE_Y, FW, regions_of
+from receipt.photo.landmarks import FOREHEAD
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 from receipt.rules.hat import hair_coloured
 
@@ -17,7 +18,7 @@ VIVID = 30.0  # Lab chroma: clips and bands are dyed; hair of a natural colour r
 
 def hair_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     """Crown and temples: above the eyes, a little wider than the face."""
-    return EYE_X - 0.75 * FW, float(r.pts[10, 1]) - 0.75 * FW, EYE_X + 0.75 * FW, EYE_Y
+    return EYE_X - 0.75 * FW, float(r.pts[FOREHEAD, 1]) - 0.75 * FW, EYE_X + 0.75 * FW, EYE_Y
 
 
 def check(ctx: RuleContext) -> RuleResult:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.photo.face_frame import EYE_X, FOREHEAD, FW, regions_of
+from receipt.photo.face_frame import EYE_X, FW, regions_of
+from receipt.photo.landmarks import FOREHEAD
 from receipt.rules import colour
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 

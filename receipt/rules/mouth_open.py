@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import LIPS_INNER, LIPS_OUTER, regions_of
+from receipt.photo.face_frame import regions_of
+from receipt.photo.landmarks import LIPS_INNER, LIPS_OUTER
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, Region, RuleContext, RuleResult, judged, not_assessed, ramp
 
 CODE = "MOUTH_OPEN"

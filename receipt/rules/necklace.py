@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from receipt.photo.face_frame import EYE_X, FW, regions_of
+from receipt.photo.landmarks import CHIN
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "NECKLACE"
@@ -15,7 +16,7 @@ MAX_BLOB = 0.012  # face widths squared: bigger bright things are a collar or a 
 
 
 def neck_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
-    chin = float(r.pts[152, 1])
+    chin = float(r.pts[CHIN, 1])
     return EYE_X - 0.55 * FW, chin + 0.04 * FW, EYE_X + 0.55 * FW, chin + 0.80 * FW
 
 

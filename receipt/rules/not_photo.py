@@ -14,7 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import FACE_OVAL, FW, regions_of
+from receipt.photo.face_frame import FW, regions_of
+from receipt.photo.landmarks import FACE_OVAL
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed
 
 CODE = "NOT_PHOTO"

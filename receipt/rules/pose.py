@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from receipt.photo.landmarks import CHIN, EAR_ROOT_L, EAR_ROOT_R, FOREHEAD, NOSE_TIP
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "POSE"
@@ -19,14 +20,14 @@ PITCH_BIAS = 2.0
 
 def angles(mesh: np.ndarray, roll: float) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees; yaw > 0 = the face turns to image right, pitch > 0 = chin down."""
-    left, right, nose = mesh[234, :2], mesh[454, :2], mesh[1, :2]
+    left, right, nose = mesh[EAR_ROOT_R, :2], mesh[EAR_ROOT_L, :2], mesh[NOSE_TIP, :2]
     axis = right - left
     width = float(np.linalg.norm(axis))
     along = float(np.dot(nose - left, axis) / max(width, 1e-6))  # nose position along the ear-root line
     asym = (along - (width - along)) / max(width, 1e-6)
     yaw = float(np.degrees(np.arcsin(np.clip(asym / NOSE_DEPTH, -1.0, 1.0))))
     # chin -> forehead in the y/z plane of the mesh (z: smaller = nearer the camera)
-    v = mesh[10] - mesh[152]
+    v = mesh[FOREHEAD] - mesh[CHIN]
     pitch = float(np.degrees(np.arctan2(-v[2], -v[1]))) - PITCH_BIAS
     return yaw, pitch, roll
 

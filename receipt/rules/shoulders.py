@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.photo.vision import CHIN, FOREHEAD_TOP, POSE_SHOULDER_LEFT, POSE_SHOULDER_RIGHT
+from receipt.photo.landmarks import CHIN, FOREHEAD, POSE_SHOULDER_LEFT, POSE_SHOULDER_RIGHT
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, Region, RuleContext, RuleResult, judged, not_assessed, ramp
 
 CODE = "SHOULDERS"
@@ -22,7 +22,7 @@ def check(ctx: RuleContext) -> RuleResult:
     if a.mesh is None or a.face_width_px is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     chin_y = float(a.mesh[CHIN, 1])
-    face_h = max(float(a.mesh[CHIN, 1] - a.mesh[FOREHEAD_TOP, 1]), 1.0)
+    face_h = max(float(a.mesh[CHIN, 1] - a.mesh[FOREHEAD, 1]), 1.0)
     below = (a.height - chin_y) / face_h
     scores = {"cut": ramp(below, BELOW_GOOD, BELOW_BAD)}
     details: dict[str, float] = {"below_chin": round(below, 2)}
