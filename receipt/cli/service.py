@@ -37,12 +37,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """One sweep by hand: requeue stuck attempts, enqueue waiting ones, send due webhooks."""
-    from receipt.service.jobs import make_dispatcher
-    from receipt.service.runtime import Runtime
+    from receipt.service.jobs import start_runtime
     from receipt.service.sweeper import sweep_once
 
-    rt = Runtime.create()
-    rt.dispatcher = make_dispatcher(rt)
+    rt = start_runtime()
     stats = sweep_once(rt)
     print(stats)
     rt.close()
@@ -62,12 +60,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_retry_order(args: argparse.Namespace) -> int:
     """Operator action: a fresh attempt (same photo) for an order that ended in error."""
-    from receipt.service.jobs import dispatch, make_dispatcher
+    from receipt.config import redis_url
+    from receipt.service.jobs import dispatch, start_runtime
     from receipt.service.orders import retry_order
-    from receipt.service.runtime import Runtime
 
-    rt = Runtime.create()
-    rt.dispatcher = make_dispatcher(rt) if rt.settings.redis_url else None  # no Redis: `serve` sweeps it up
+    rt = start_runtime(with_jobs=redis_url() is not None)  # no Redis: `serve` sweeps it up
     attempt_id = retry_order(rt, args.order_id)
     queued = dispatch(rt, attempt_id)
     print(f"order {args.order_id}: attempt {attempt_id} {'enqueued' if queued else 'queued for the sweeper'}")

@@ -18,6 +18,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from receipt.config import ServiceSettings
 from receipt.errors import ReceiptError, SpecError
 from receipt.pipeline import process_photo
 from receipt.service.db import Receipt
@@ -33,7 +34,7 @@ from receipt.service.orders import (
     outcome_from_intake_error,
 )
 from receipt.service.queue import Dispatcher, LocalDispatcher, QueueUnavailable, RQDispatcher
-from receipt.service.runtime import Runtime, get_runtime
+from receipt.service.runtime import Runtime, get_runtime, set_runtime
 from receipt.specs import get_spec
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,18 @@ def make_dispatcher(rt: Runtime) -> Dispatcher:
     if rt.settings.redis_url:
         return RQDispatcher(rt.settings)
     return LocalDispatcher(lambda attempt_id: process_attempt(attempt_id, rt=rt))
+
+
+def start_runtime(settings: ServiceSettings | None = None, *, with_jobs: bool = True, install: bool = True) -> Runtime:
+    """The one way a process wires its runtime: database, blobs, a dispatcher, installed process-wide.
+
+    `with_jobs=False` leaves the dispatcher out (a command that only writes rows for the sweeper)."""
+    rt = Runtime.create(settings)  # migrates the schema if this process starts first
+    if with_jobs:
+        rt.dispatcher = make_dispatcher(rt)
+    if install:
+        set_runtime(rt)  # RQ job functions in this process find it
+    return rt
 
 
 def dispatch(rt: Runtime, attempt_id: int) -> bool:

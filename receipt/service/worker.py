@@ -12,26 +12,24 @@ import logging
 import os
 import socket
 
-log = logging.getLogger("receipt.service.worker")
+log = logging.getLogger(__name__)
 
 
 def run_worker(*, burst: bool = False, name: str | None = None) -> int:
+    # imported here: `worker.py --help` must not load the models or connect anywhere (start-up speed)
     from redis import Redis
     from rq import Queue, SimpleWorker
 
     from receipt.config import ServiceSettings
     from receipt.photo.vision import warm_up
-    from receipt.service.queue import RQDispatcher
-    from receipt.service.runtime import Runtime, set_runtime
+    from receipt.service.jobs import start_runtime
     from receipt.service.sweeper import Sweeper, sweep_once
 
     settings = ServiceSettings.from_env()
     if not settings.redis_url:
         log.error("REDIS_URL is not set: without Redis, `photo-receipt serve` runs the jobs itself")
         return 2
-    rt = Runtime.create(settings)  # migrates the schema if this worker starts first
-    rt.dispatcher = RQDispatcher(settings)
-    set_runtime(rt)
+    rt = start_runtime(settings)  # RQ, since REDIS_URL is set; migrates the schema if this worker starts first
     warm_up()
     # no socket timeout here: the worker blocks on BLPOP for minutes between jobs
     connection = Redis.from_url(settings.redis_url)

@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from receipt.config import ServiceSettings
 from receipt.errors import ReceiptError
 from receipt.photo.vision import warm_up
-from receipt.service.jobs import make_dispatcher
-from receipt.service.runtime import Runtime, is_current, set_runtime
+from receipt.service.jobs import start_runtime
+from receipt.service.runtime import is_current, set_runtime
 from receipt.service.sweeper import Sweeper
 from receipt.web import files, health, orders, specs
 from receipt.web.common import error_response
@@ -36,10 +36,8 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime.create(settings)
-        rt.dispatcher = make_dispatcher(rt)
+        rt = start_runtime(settings)
         app.state.rt = rt
-        set_runtime(rt)  # so record_review() and jobs in this process find it
         if rt.dispatcher.exact:  # in-process jobs: load the models now, not on the first upload
             threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         sweeper = Sweeper(rt) if background else None
