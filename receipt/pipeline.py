@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from receipt.errors import ReceiptError
 from receipt.photo.annotate import annotate
 from receipt.photo.compose import ComposedPhoto, CropPlan, compose, plan_crop
-from receipt.photo.intake import IntakeImage, load_image
+from receipt.photo.intake import IntakeImage, load_image, read_photo_file
 from receipt.photo.verify import OutputMeasurement, measure_output
 from receipt.photo.vision import Analysis, analyse
 from receipt.rules import run_rules
@@ -77,6 +79,30 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     verdict = decide(results)
     timings["total"] = _ms(started)
     return CheckReport(spec, verdict, results, intake, analysis, plan, timings)
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One photo of a batch: its report, or the reason it could not be checked."""
+
+    path: Path
+    report: CheckReport | None
+    error: ReceiptError | None
+    ms: float
+
+
+def check_files(paths: Iterable[str | Path], spec: Spec) -> Iterator[FileCheck]:
+    """Check photo files one after another in this process (models loaded once), in input order.
+
+    An unreadable or unusable file yields its error and the batch goes on."""
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            report: CheckReport | None = check_photo(read_photo_file(path), spec)
+            error = None
+        except ReceiptError as exc:
+            report, error = None, exc
+        yield FileCheck(Path(path), report, error, (time.perf_counter() - start) * 1000)
 
 
 @dataclass

@@ -126,3 +126,28 @@ def test_verify_explains_a_mistyped_number(tmp_path: Path) -> None:
     result = run("verify", "YA1ABCDEFGHJK2", home=tmp_path)  # 14 characters
     assert result.returncode == 2 and result.stderr.startswith("error: ")
     assert "15" in result.stderr
+
+
+def test_check_several_photos_prints_json_lines_in_input_order(tmp_path: Path) -> None:
+    """A batch: one JSON object per line, input order; a bad file is an error object and the batch goes on."""
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    photos = [str(SAMPLES / "grace_hopper.jpg"), str(broken), str(SAMPLES / "astronaut.png")]
+    result = run("check", *photos, "--spec", "guangdong-id", "--json", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == photos
+    assert lines[0]["verdict"] in ("pass", "review", "reject") and lines[0]["rules"]
+    assert set(lines[1]) == {"file", "error"} and lines[1]["error"]["code"].startswith("FILE_")
+    assert lines[2]["spec"] == "guangdong-id"
+    single = json.loads(run("check", photos[0], "--spec", "guangdong-id", "--json", home=tmp_path).stdout)
+    assert single["verdict"] == lines[0]["verdict"] and "file" not in single  # one photo: today's shape
+
+
+def test_check_batch_of_only_bad_files_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"")
+    (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = run("check", str(tmp_path / "a.jpg"), str(tmp_path / "b.png"), "--spec", "guangdong-id", "--json",
+                 home=tmp_path)
+    assert result.returncode == 2
+    assert [json.loads(line)["error"]["code"] for line in result.stdout.splitlines()] == ["FILE_EMPTY", "FILE_CORRUPT"]

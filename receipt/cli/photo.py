@@ -1,4 +1,4 @@
-"""`photo-receipt specs | check | process | verify | public-key`: one photo or one receipt at a time.
+"""`photo-receipt specs | check | process | verify | public-key`: photos and receipts from the shell.
 
 The heavy core (mediapipe, reportlab) is imported inside each command, for start-up speed:
 `photo-receipt specs` or `--help` should not load the vision models.
@@ -14,17 +14,6 @@ from typing import Any
 from receipt.errors import ReceiptError
 
 
-def _read_photo(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ReceiptError("FILE_NOT_FOUND", f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise ReceiptError("FILE_NOT_FOUND", f"{path} is a directory, not a photo") from None
-    except OSError as exc:
-        raise ReceiptError("FILE_UNREADABLE", f"{path}: {exc.strerror}") from None
-
-
 def cmd_specs(args: argparse.Namespace) -> int:
     from receipt.specs import load_all
 
@@ -33,20 +22,40 @@ def cmd_specs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_text(name: str, report: Any) -> None:
+    print(f"{name}: {report.verdict} ({report.spec.id}, {report.timings_ms['total']:.0f} ms)")
+    for rule in report.rules:
+        score = "  n/a" if rule.score is None else f"{rule.score:5.2f}"
+        print(f"  {rule.verdict:<10} {score}  {rule.code:<18} {rule.message_zh}  {rule.message_en}")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from receipt.pipeline import check_photo
+    """One photo: its report (a bad file: exit 2 and one error line). Several: one line each (JSON Lines
+    with --json), a bad file gives an error object on its line; exit 2 only when no photo was usable."""
+    from receipt.pipeline import check_files
     from receipt.specs import get_spec
 
     spec = get_spec(args.spec)
-    report = check_photo(_read_photo(args.photo), spec)
-    if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False))
-    else:
-        print(f"{args.photo}: {report.verdict} ({spec.id}, {report.timings_ms['total']:.0f} ms)")
-        for rule in report.rules:
-            score = "  n/a" if rule.score is None else f"{rule.score:5.2f}"
-            print(f"  {rule.verdict:<10} {score}  {rule.code:<18} {rule.message_zh}  {rule.message_en}")
-    return 0
+    usable = 0
+    for item in check_files(args.photo, spec):
+        if item.error is not None:
+            if len(args.photo) == 1:
+                raise item.error
+            if args.json:
+                print(json.dumps({"file": str(item.path), "error": item.error.to_dict()}, ensure_ascii=False), flush=True)
+            else:
+                print(f"{item.path}: error {item.error.code}: {item.error.message}", flush=True)
+            continue
+        usable += 1
+        assert item.report is not None
+        if args.json:
+            body = item.report.to_dict()
+            if len(args.photo) > 1:
+                body = {"file": str(item.path), **body}
+            print(json.dumps(body, ensure_ascii=False), flush=True)
+        else:
+            _print_text(str(item.path), item.report)
+    return 0 if usable else 2
 
 
 def write_outputs(result: Any, out: Path, applicant_name: str | None) -> dict[str, Any]:
@@ -75,11 +84,12 @@ def write_outputs(result: Any, out: Path, applicant_name: str | None) -> dict[st
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from receipt.photo.intake import read_photo_file
     from receipt.pipeline import process_photo
     from receipt.specs import get_spec
 
     spec = get_spec(args.spec)
-    result = process_photo(_read_photo(args.photo), spec)
+    result = process_photo(read_photo_file(args.photo), spec)
     report = write_outputs(result, Path(args.out), args.name)
     if "receipt" in report:
         print(report["receipt"]["number"])
@@ -116,8 +126,8 @@ def cmd_public_key(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("specs", help="list the photo specs").set_defaults(func=cmd_specs)
 
-    p = sub.add_parser("check", help="analyse a photo and decide, no receipt")
-    p.add_argument("photo")
+    p = sub.add_parser("check", help="analyse photos and decide, no receipt (several: one line each)")
+    p.add_argument("photo", nargs="+")
     p.add_argument("--spec", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)

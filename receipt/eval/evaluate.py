@@ -16,14 +16,16 @@ from __future__ import annotations
 import json
 import logging
 import statistics
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from receipt.errors import ReceiptError
 from receipt.eval.labels import load_labels
+from receipt.photo.vision import warm_up
+from receipt.pipeline import FileCheck, check_files
+from receipt.rules import RULES
+from receipt.specs import get_spec
 
 log = logging.getLogger(__name__)
 
@@ -144,17 +146,12 @@ class EvalReport:
 
 # -- core ------------------------------------------------------------------------------------------
 
-def check_one(label: dict[str, Any], path: Path, spec: Any) -> PhotoResult:
-    from receipt.pipeline import check_photo
-
-    start = time.perf_counter()
-    try:
-        report = check_photo(path.read_bytes(), spec)
-    except ReceiptError as exc:  # refused at intake (too small, corrupt...): an automatic reject
-        return PhotoResult(str(label["id"]), label, "reject", error=exc.code, ms=(time.perf_counter() - start) * 1000)
-    ms = (time.perf_counter() - start) * 1000
-    rules = {r.code: (r.score, r.verdict if r.assessed else "n/a") for r in report.rules}
-    return PhotoResult(str(label["id"]), label, report.verdict, rules, ms=ms)
+def photo_result(label: dict[str, Any], item: FileCheck) -> PhotoResult:
+    if item.report is None:  # refused at intake (too small, corrupt...): an automatic reject
+        code = item.error.code if item.error is not None else "ERROR"
+        return PhotoResult(str(label["id"]), label, "reject", error=code, ms=item.ms)
+    rules = {r.code: (r.score, r.verdict if r.assessed else "n/a") for r in item.report.rules}
+    return PhotoResult(str(label["id"]), label, item.report.verdict, rules, ms=item.ms)
 
 
 def equal_error_rate(compliant: list[float], noncompliant: list[float]) -> tuple[float | None, float | None]:
@@ -212,15 +209,13 @@ def headline(photos: list[PhotoResult]) -> Headline:
 def evaluate(folder: Path, spec_id: str = "guangdong-id", *, limit: int = 0, progress: bool = True) -> EvalReport:
     from tqdm import tqdm
 
-    from receipt.photo.vision import warm_up
-    from receipt.rules import RULES
-    from receipt.specs import get_spec
-
     spec = get_spec(spec_id)
     items = load_labels(folder)[: limit or None]
     warm_up()  # model start-up is not a per-photo cost
-    photos = [check_one(label, path, spec)
-              for label, path in tqdm(items, desc="eval", unit="photo", disable=not progress)]
+    checks = check_files((path for _, path in items), spec)  # the batch path of `photo-receipt check`
+    photos = [photo_result(label, item)
+              for (label, _), item in tqdm(zip(items, checks, strict=True), total=len(items), desc="eval",
+                                           unit="photo", disable=not progress)]
     real = [p for p in photos if not p.synthetic]
     synthetic = [p for p in photos if p.synthetic]
     return EvalReport(spec_id, photos, headline(real), headline(synthetic) if synthetic else None,

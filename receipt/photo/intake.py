@@ -13,6 +13,7 @@ import logging
 import struct
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -217,3 +218,15 @@ def load_image(
         scale=rgb.shape[1] / upright[0], exif_orientation=orientation, grayscale=grayscale,
         sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data),
     )
+
+
+def read_photo_file(path: str | Path) -> bytes:
+    """A photo file's bytes, or a ReceiptError that says why it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ReceiptError("FILE_NOT_FOUND", f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise ReceiptError("FILE_NOT_FOUND", f"{path} is a directory, not a photo") from None
+    except OSError as exc:
+        raise ReceiptError("FILE_UNREADABLE", f"{path}: {exc.strerror}") from None
