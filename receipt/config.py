@@ -75,12 +75,12 @@ class ServiceSettings:
     redis_url: str | None  # None: jobs run in-process (embedded mode)
     queue_name: str = "photo-receipt"
     upload_max_bytes: int = MAX_UPLOAD_BYTES
-    lease_s: float = 90.0  # a claimed attempt not finished by then is taken to have lost its worker
+    lease_s: float = 15.0  # a claim not renewed (heartbeat every lease/3 s) for this long: its worker is gone
     sweep_interval_s: float = 5.0
     max_tries: int = 3  # claims per attempt, counting workers that died on it
     retry_base_s: float = 2.0  # back-off: base, 2*base, 4*base ...
     requeue_after_s: float = 60.0  # a queued attempt whose job is gone from Redis is re-enqueued after this
-    job_timeout_s: int = 60  # RQ kills a job after this; keep it below lease_s
+    job_timeout_s: int = 60  # RQ kills a job that runs longer than this (its heartbeat stops with it)
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_max_tries: int = 8

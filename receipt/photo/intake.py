@@ -230,3 +230,21 @@ def read_photo_file(path: str | Path) -> bytes:
         raise ReceiptError("FILE_NOT_FOUND", f"{path} is a directory, not a photo") from None
     except OSError as exc:
         raise ReceiptError("FILE_UNREADABLE", f"{path}: {exc.strerror}") from None
+
+
+# What an applicant reads when a file is refused (the English text is the error's own message).
+INTAKE_MESSAGES_ZH = {
+    "IMAGE_TOO_SMALL": "照片像素不足，请使用原图",
+    "FILE_TRUNCATED": "文件不完整，请重新上传",
+    "FILE_CORRUPT": "文件已损坏，请重新拍摄或选择照片",
+    "FILE_NOT_IMAGE": "文件不是照片，请上传JPEG、PNG、WebP或HEIC照片",
+    "FILE_FORMAT_UNSUPPORTED": "不支持的文件格式，请上传JPEG、PNG、WebP或HEIC照片",
+    "IMAGE_BOMB": "照片尺寸过大",
+    "IMAGE_ASPECT": "照片比例不正确，请上传人像照片",
+    "FILE_EMPTY": "文件为空",
+    "FILE_TOO_LARGE": "文件过大",
+}
+
+
+def intake_message_zh(code: str) -> str:
+    return INTAKE_MESSAGES_ZH.get(code, "照片无法处理，请重新拍摄")

@@ -13,6 +13,7 @@ Reliability comes from the database, not from the queue:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from sqlalchemy import select
@@ -32,6 +33,7 @@ from receipt.service.orders import (
     finish_attempt,
     mark_enqueued,
     outcome_from_intake_error,
+    renew_lease,
 )
 from receipt.service.queue import Dispatcher, LocalDispatcher, QueueUnavailable, RQDispatcher
 from receipt.service.runtime import Runtime, get_runtime, set_runtime
@@ -113,6 +115,40 @@ def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
     if claim is None:
         log.info("attempt %s: nothing to do (finished, taken or not due)", attempt_id)
         return "skipped"
+    with LeaseKeeper(rt, claim):
+        return _run_claimed(rt, claim)
+
+
+class LeaseKeeper(threading.Thread):
+    """Heartbeats the claim while the job runs, so a short lease tells a dead worker from a slow one:
+    a living worker renews every lease/3 seconds; a killed one stops, and the sweeper resumes its
+    attempt one lease later."""
+
+    def __init__(self, rt: Runtime, claim: Claim) -> None:
+        super().__init__(name=f"lease-{claim.attempt_id}", daemon=True)
+        self.rt, self.claim = rt, claim
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        interval = max(0.2, self.rt.settings.lease_s / 3)
+        while not self.stopping.wait(interval):
+            try:
+                if not renew_lease(self.rt, self.claim):
+                    return  # claim lost: finish_attempt will refuse this worker's result
+            except Exception:  # a database blip: try again at the next beat
+                log.warning("attempt %s: lease renewal failed", self.claim.attempt_id, exc_info=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
+
+
+def _run_claimed(rt: Runtime, claim: Claim) -> str:
+    attempt_id = claim.attempt_id
     if rt.settings.test_job_delay_s:
         time.sleep(rt.settings.test_job_delay_s)
     try:

@@ -9,8 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from receipt.errors import ReceiptError
-from receipt.photo.intake import load_image
-from receipt.service.orders import outcome_from_intake_error
+from receipt.photo.intake import intake_message_zh, load_image
 from receipt.specs import get_spec, load_all
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries + the text fields, on top of the photo itself
@@ -98,7 +97,7 @@ def check_image(data: bytes, spec_id: str, limit: int) -> None:
     try:
         load_image(data, min_size=spec.photo.min_upload_px, max_bytes=limit)
     except ReceiptError as exc:
-        zh = outcome_from_intake_error(exc)[0]["message_zh"]
+        zh = intake_message_zh(exc.code)
         raise ReceiptError(exc.code, f"{zh} / {exc.message}", status=_INTAKE_STATUS.get(exc.code, 422)) from None
 
 
