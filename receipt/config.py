@@ -40,6 +40,11 @@ def storage_dir() -> Path:
     return Path(os.environ.get("STORAGE_DIR", data_dir() / "blobs"))
 
 
+def storage_url() -> str | None:
+    """postgresql://… : blobs in PostgreSQL instead of STORAGE_DIR (several machines, no shared disk)."""
+    return _text("STORAGE_URL")
+
+
 def database_url() -> str:
     return os.environ.get("DATABASE_URL", f"sqlite:///{data_dir() / 'receipts.db'}")
 
@@ -68,11 +73,12 @@ def web_plugins_setting() -> str:
 class ServiceSettings:
     """What the API process and every worker read; the defaults below are the only copy.
 
-    Each field but the first three can be set by the environment variable named in ENV_NAMES."""
+    Each field but the first four can be set by the environment variable named in ENV_NAMES."""
 
     database_url: str
     storage_dir: Path
     redis_url: str | None  # None: jobs run in-process (embedded mode)
+    storage_url: str | None = None  # blobs in PostgreSQL; wins over storage_dir
     queue_name: str = "photo-receipt"
     upload_max_bytes: int = MAX_UPLOAD_BYTES
     lease_s: float = 15.0  # a claim not renewed (heartbeat every lease/3 s) for this long: its worker is gone
@@ -90,7 +96,7 @@ class ServiceSettings:
     @classmethod
     def from_env(cls) -> ServiceSettings:
         values: dict[str, object] = {"database_url": database_url(), "storage_dir": storage_dir(),
-                                     "redis_url": redis_url()}
+                                     "redis_url": redis_url(), "storage_url": storage_url()}
         for f in fields(cls):
             env = ENV_NAMES.get(f.name)
             raw = os.environ.get(env) if env else None

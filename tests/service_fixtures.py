@@ -1,7 +1,8 @@
 """Fixtures and helpers for the service tests (loaded from conftest.py via pytest_plugins).
 
-- `backend`: the same tests on SQLite (a file) and PostgreSQL (a fresh random schema in
-  database `test`, dropped afterwards); PostgreSQL and Redis skip with a reason when they are
+- `backend`: the same tests on SQLite (a file, blobs in a directory) and PostgreSQL (a fresh
+  random schema in database `test`, dropped afterwards; blobs in PostgreSQL too, STORAGE_URL);
+  PostgreSQL and Redis skip with a reason when they are
   not reachable, and fail under PHOTO_RECEIPT_STRICT=1.
 - `redis_url`: the machine's Redis; each test that uses it gets its own queue name.
 - `start_worker`: real `python worker.py` subprocesses, killed at teardown.
@@ -162,6 +163,7 @@ class Backend:
         env = self.env()
         settings = ServiceSettings(
             database_url=self.database_url, storage_dir=Path(env["STORAGE_DIR"]), redis_url=None,
+            storage_url=self.env_extra.get("STORAGE_URL"),
             sweep_interval_s=float(FAST["PHOTO_RECEIPT_SWEEP_S"]), lease_s=float(FAST["PHOTO_RECEIPT_LEASE_S"]),
             requeue_after_s=float(FAST["PHOTO_RECEIPT_REQUEUE_S"]), retry_base_s=float(FAST["PHOTO_RECEIPT_RETRY_BASE_S"]),
             max_tries=int(FAST["PHOTO_RECEIPT_MAX_TRIES"]))
@@ -185,7 +187,9 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
-        yield Backend("postgresql", f"{base}?options=-csearch_path%3D{schema}", root)
+        url = f"{base}?options=-csearch_path%3D{schema}"
+        # PostgreSQL runs keep the blobs in the database too: the several-machines set-up, no shared disk
+        yield Backend("postgresql", url, root, env_extra={"STORAGE_URL": url})
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

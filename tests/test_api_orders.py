@@ -338,7 +338,7 @@ def test_failing_job_retries_with_backoff_then_shows_error(backend: Backend) -> 
         def put_then_lose(data: bytes) -> str:
             sha = original_put(data)
             if sha == hashlib.sha256(photo).hexdigest():
-                rt.blobs.path(sha).unlink()
+                rt.blobs.delete(sha)
             return sha
         rt.blobs.put = put_then_lose
         body = upload(client, photo).json()

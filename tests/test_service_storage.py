@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from receipt.errors import ReceiptError
 from receipt.service import orders
 from receipt.service.applicants import parse_id_number, validate_applicant
-from receipt.service.blobs import BlobStore
+from receipt.service.blobs import DirectoryBlobStore
 from receipt.service.db import LATEST_VERSION, Attempt, Event, Receipt, SchemaVersion, migrate, utcnow
 from receipt.service.runtime import Runtime
 from tests.service_fixtures import TEST_SPEC, Backend
@@ -112,7 +112,7 @@ def test_dead_worker_attempts_end_in_error_after_max_tries(rt: Runtime) -> None:
 
 
 def test_blob_store_is_content_addressed_and_never_overwrites(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path / "blobs")
+    store = DirectoryBlobStore(tmp_path / "blobs")
     sha = store.put(b"hello")
     assert sha == hashlib.sha256(b"hello").hexdigest() and store.get(sha) == b"hello"
     path = store.path(sha)

@@ -3,8 +3,9 @@
 A blob is written to a temporary file in the same directory, fsynced, then hard-linked to
 its final name. `link` fails when the name exists, so a blob is never overwritten in place
 and readers never see a half-written file; the same content uploaded twice is stored once.
-The directory can be shared by several machines (NFS) or swapped for object storage later:
-callers only see put / get / exists.
+The directory can be shared by several machines (NFS); without a shared disk, STORAGE_URL puts
+the blobs in PostgreSQL instead (receipt.service.blobs_db). Callers only see the BlobStore
+protocol: put / put_chunks / get / exists / delete.
 """
 
 from __future__ import annotations
@@ -15,19 +16,43 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from receipt.errors import ReceiptError
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class BlobStore:
+class BlobStore(Protocol):
+    def put(self, data: bytes) -> str: ...
+
+    def put_chunks(self, chunks: Iterable[bytes]) -> str: ...
+
+    def get(self, sha256: str) -> bytes: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> bool: ...
+
+
+def check_sha(sha256: str) -> str:
+    if not _SHA_RE.match(sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return sha256
+
+
+def missing(sha256: str) -> ReceiptError:
+    return ReceiptError("BLOB_MISSING", f"stored file {sha256[:12]}… is missing", status=500)
+
+
+class DirectoryBlobStore:
+    """Blobs as files under a directory (the embedded default; NFS for several machines)."""
+
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
     def path(self, sha256: str) -> Path:
-        if not _SHA_RE.match(sha256):
-            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        check_sha(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def exists(self, sha256: str) -> bool:
@@ -37,10 +62,17 @@ class BlobStore:
         try:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:
-            raise ReceiptError("BLOB_MISSING", f"stored file {sha256[:12]}… is missing", status=500) from None
+            raise missing(sha256) from None
 
     def put(self, data: bytes) -> str:
         return self.put_chunks([data])
+
+    def delete(self, sha256: str) -> bool:
+        try:
+            self.path(sha256).unlink()
+            return True
+        except FileNotFoundError:
+            return False
 
     def put_chunks(self, chunks: Iterable[bytes]) -> str:
         """Store the concatenated chunks; returns the content hash."""

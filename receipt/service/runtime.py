@@ -13,7 +13,8 @@ import threading
 from dataclasses import dataclass, field
 
 from receipt.config import ServiceSettings
-from receipt.service.blobs import BlobStore
+from receipt.service.blobs import BlobStore, DirectoryBlobStore
+from receipt.service.blobs_db import DatabaseBlobStore
 from receipt.service.db import Database
 from receipt.service.queue import Dispatcher
 
@@ -31,12 +32,21 @@ class Runtime:
     @classmethod
     def create(cls, settings: ServiceSettings | None = None) -> Runtime:
         settings = settings or ServiceSettings.from_env()
-        return cls(settings, Database(settings.database_url), BlobStore(settings.storage_dir))
+        return cls(settings, Database(settings.database_url), open_blob_store(settings))
 
     def close(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.close()
+        if isinstance(self.blobs, DatabaseBlobStore):
+            self.blobs.close()
         self.db.dispose()
+
+
+def open_blob_store(settings: ServiceSettings) -> BlobStore:
+    """PostgreSQL when STORAGE_URL is set (it wins over STORAGE_DIR), else the directory."""
+    if settings.storage_url:
+        return DatabaseBlobStore(settings.storage_url)
+    return DirectoryBlobStore(settings.storage_dir)
 
 
 _default: Runtime | None = None
