@@ -276,3 +276,20 @@ def test_autogenerate_writes_the_next_numbered_revision_and_it_upgrades(new_db: 
         assert current_revision(conn) == f"{int(head_revision()) + 1:04d}"
     assert model_diff(engine, metadata) == []
     assert "reviewer_notes" in inspect(engine).get_table_names()
+
+
+def test_the_alembic_scripts_are_installed_with_the_package() -> None:
+    """A wheel carries packages' .py files and the package-data globs: every migrations file must be one of them."""
+    import fnmatch
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    for path in MIGRATIONS_DIR.rglob("*"):
+        if path.is_dir() or "__pycache__" in path.parts:
+            continue
+        package_dir = path.parent
+        assert (package_dir / "__init__.py").is_file(), f"{package_dir} is no package: a wheel would leave it out"
+        if path.suffix != ".py":
+            package = ".".join(package_dir.relative_to(ROOT).parts)
+            assert any(fnmatch.fnmatch(path.name, g) for g in globs.get(package, [])), f"{path} is not package data"
+    assert head_revision() in {p.name.split("_")[0] for p in (MIGRATIONS_DIR / "versions").glob("*.py")}

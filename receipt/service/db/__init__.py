@@ -10,9 +10,16 @@
 Callers import from here: `from receipt.service.db import Database, Order, utcnow`.
 """
 
-from receipt.service.db.engine import Database, make_engine
-from receipt.service.db.migrate import alembic_config, current_revision, head_revision, migrate
-from receipt.service.db.models import (
+import logging
+
+if logging.getLogger("alembic").level == logging.NOTSET:
+    # Before Alembic is imported: it logs its plugins and context at INFO on every start of every
+    # process; migrate.py logs what changed. Set the "alembic" logger's level to see Alembic's lines.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from receipt.service.db.engine import Database, make_engine  # noqa: E402
+from receipt.service.db.migrate import alembic_config, current_revision, head_revision, migrate  # noqa: E402
+from receipt.service.db.models import (  # noqa: E402
     ATTEMPT_STATUSES,
     ORDER_STATUSES,
     AnalysisResult,
