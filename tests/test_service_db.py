@@ -150,6 +150,27 @@ def test_create_all_and_upgrade_from_empty_give_the_same_schema(new_db: NewDB) -
     assert_events_append_only(upgraded)
 
 
+def test_revision_0001_is_the_pre_alembic_schema_and_the_revisions_walk_down_and_up(new_db: NewDB) -> None:
+    """Stamping an old database 0001 is right only if 0001 builds what the old code built; downgrades work too."""
+    legacy, walked = new_db(), new_db()
+    build_legacy_database(legacy)
+    old_schema = schema_of(legacy)
+    with walked.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+    assert {k: v for k, v in schema_of(walked)["tables"].items() if k != "alembic_version"} == old_schema["tables"]
+    assert schema_of(walked)["triggers"] == old_schema["triggers"]
+    with walked.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+        command.downgrade(alembic_config(conn), "0001")  # back to what the old code accepts
+        assert conn.execute(text("SELECT version FROM schema_version")).scalars().all() == [1]
+    assert {k: v for k, v in schema_of(walked)["tables"].items() if k != "alembic_version"} == old_schema["tables"]
+    with walked.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+    assert list(schema_of(walked)["tables"]) == ["alembic_version"] and schema_of(walked)["triggers"] == []
+    assert migrate(walked) == head_revision()  # an Alembic database at base: upgraded from nothing
+    assert model_diff(walked) == []
+
+
 def test_a_pre_alembic_database_is_stamped_and_upgraded_keeping_its_rows(new_db: NewDB, caplog: pytest.LogCaptureFixture) -> None:
     legacy, fresh = new_db(), new_db()
     build_legacy_database(legacy)
