@@ -48,12 +48,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Create or upgrade the schema of DATABASE_URL (every process also does this at start)."""
+    """`alembic upgrade head` on DATABASE_URL, under the migration lock (every process also does this at start)."""
     from receipt.service.db import Database
 
     db = Database(auto_migrate=False)
-    version = db.migrate()
-    print(f"{db.dialect} schema at version {version}")
+    revision = db.migrate()
+    print(f"{db.dialect} schema at revision {revision} (head)")
     db.dispose()
     return 0
 

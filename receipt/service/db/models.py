@@ -1,4 +1,4 @@
-"""Database: orders, attempts, analyses, receipts, review decisions, events, webhook deliveries.
+"""The models: orders, attempts, analyses, receipts, review decisions, events, webhook deliveries.
 
 SQLAlchemy 2 models that run unchanged on SQLite (the embedded default) and PostgreSQL.
 Correctness under several workers rests on constraints, not on luck:
@@ -6,18 +6,14 @@ Correctness under several workers rests on constraints, not on luck:
 - one analysis and one review decision per attempt;
 - events are append-only (a trigger refuses UPDATE and DELETE on both databases).
 
-Schema management is `migrate(engine)`: a fresh database gets `create_all` and is stamped
-with the latest version; an existing one runs the numbered steps in MIGRATIONS it has not
-seen, under a lock so several processes starting together do it once.
+A change here needs an Alembic revision too (see migrations/README.md); tests/test_service_db.py
+fails when the models and the revisions disagree.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,23 +24,16 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
-    Engine,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    create_engine,
     event,
-    select,
-    text,
 )
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
-
-from receipt.config import database_url
 
 log = logging.getLogger(__name__)
 
@@ -248,13 +237,6 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class SchemaVersion(Base):
-    __tablename__ = "schema_version"
-
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 # --- append-only events, enforced by the database itself --------------------------------------
 
 _SQLITE_TRIGGERS = [
@@ -273,101 +255,3 @@ for _stmt in _SQLITE_TRIGGERS:
     event.listen(Event.__table__, "after_create", DDL(_stmt).execute_if(dialect="sqlite"))
 for _stmt in _PG_TRIGGERS:
     event.listen(Event.__table__, "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
-
-
-# --- migrations ---------------------------------------------------------------------------------
-# Step N upgrades a database at version N-1 to N. A change to the models above needs a step here
-# too (fresh databases get create_all + the latest stamp and never run the steps).
-MIGRATIONS: list[Callable[[Connection], None]] = [
-    lambda conn: Base.metadata.create_all(conn),  # 1: the initial schema
-]
-LATEST_VERSION = len(MIGRATIONS)
-_PG_MIGRATION_LOCK = 0x70686F746F  # any constant; pg_advisory_xact_lock key for "photo"
-
-
-def _current_version(conn: Connection) -> int | None:
-    if not conn.dialect.has_table(conn, SchemaVersion.__tablename__):
-        return None
-    return conn.execute(select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).limit(1)).scalar()
-
-
-def migrate(engine: Engine) -> int:
-    """Create or upgrade the schema; safe to call from every process at start-up."""
-    with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE (see _sqlite_setup) serialises this
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-        version = _current_version(conn)
-        if version is None and not conn.dialect.has_table(conn, Order.__tablename__):
-            Base.metadata.create_all(conn)
-            conn.execute(SchemaVersion.__table__.insert(), [{"version": LATEST_VERSION, "applied_at": utcnow()}])
-            log.info("created schema version %d", LATEST_VERSION)
-            return LATEST_VERSION
-        version = version or 0
-        for step in range(version + 1, LATEST_VERSION + 1):
-            MIGRATIONS[step - 1](conn)
-            conn.execute(SchemaVersion.__table__.insert(), [{"version": step, "applied_at": utcnow()}])
-            log.info("migrated schema to version %d", step)
-        return LATEST_VERSION
-
-
-# --- engine and sessions ------------------------------------------------------------------------
-
-def _sqlite_setup(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN itself
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer (API + workers)
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Take the write lock at BEGIN: a deferred transaction that reads and then writes can fail
-        # with SQLITE_BUSY at once when another process wrote in between; IMMEDIATE waits instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def make_engine(url: str | None = None) -> Engine:
-    url = url or database_url()
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _sqlite_setup(engine)
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]  # psycopg 3 is the installed driver
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-
-
-class Database:
-    """An engine, its session factory and a once-per-process migration."""
-
-    def __init__(self, url: str | None = None, *, auto_migrate: bool = True) -> None:
-        self.url = url or database_url()
-        self.engine = make_engine(self.url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._migrated = False
-        self._lock = threading.Lock()
-        if auto_migrate:
-            self.migrate()
-
-    def migrate(self) -> int:
-        with self._lock:
-            version = migrate(self.engine)
-            self._migrated = True
-            return version
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any exception."""
-        with self.sessions() as session, session.begin():
-            yield session
-
-    def dispose(self) -> None:
-        self.engine.dispose()
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
