@@ -33,7 +33,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 def _number_revisions(ctx: Any, revision: Any, directives: list[Any]) -> None:
     """New revisions are numbered 0002, 0003 ... after the head (unless --rev-id was given)."""
     script = directives[0] if directives else None
-    if not isinstance(script, ops.MigrationScript) or str(script.rev_id).isdigit():
+    # Alembic's own ids are 12 hex characters (all digits now and then); ours are short numbers
+    if not isinstance(script, ops.MigrationScript) or (str(script.rev_id).isdigit() and len(str(script.rev_id)) <= 6):
         return
     heads = [h for h in ScriptDirectory.from_config(context.config).get_heads() if h.isdigit()]
     script.rev_id = f"{max((int(h) for h in heads), default=0) + 1:04d}"
