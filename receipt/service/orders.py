@@ -2,11 +2,11 @@
 
 Order status (what the applicant sees)::
 
-    received --claim--> processing --pass-->   issued
+    received --claim--> processing --pass-->   issued --audit disagrees--> revoked
         ^                   |      --review--> in_review --approve--> issued
         |                   |      --reject--> rejected              \\--reject--> rejected
-        |                   \\--too many failures--> error
-        \\------------ resubmission (only from rejected) ------------/
+        |                   \\--too many failures--> error   (rejected --appeal--> in_review)
+        \\------- resubmission (only from rejected or revoked) -------/
 
 Attempt status (what the queue sees): queued -> processing -> done | error, with
 processing -> queued again when a job fails (back-off) or its worker disappears (lease).
@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,12 +41,12 @@ from receipt.service.db import (
     Event,
     Order,
     Receipt,
-    ReviewDecision,
     WebhookDelivery,
     utcnow,
 )
-from receipt.service.issuing import IssuedRecord, issue_for_attempt
-from receipt.service.runtime import Runtime, get_runtime
+from receipt.service.issuing import IssuedRecord
+from receipt.service.review_cases import on_machine_verdict
+from receipt.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -55,41 +54,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "received": frozenset({"processing", "error"}),
     "processing": frozenset({"issued", "in_review", "rejected", "error"}),
     "in_review": frozenset({"issued", "rejected"}),
-    "rejected": frozenset({"received"}),  # a free resubmission on the same order
-    "issued": frozenset(),
+    "rejected": frozenset({"received", "in_review"}),  # a free resubmission; an appeal (receipt.service.review_decisions)
+    "issued": frozenset({"revoked"}),  # an admin's audit disagreed (receipt.service.review_apply)
+    "revoked": frozenset({"received"}),  # a free resubmission on the same order
     "error": frozenset({"received"}),  # an operator's retry_order()
 }
-TERMINAL = frozenset({"issued", "rejected", "error"})  # nothing happens until someone acts
-
-# Standard reasons a reviewer can pick (codes as in ../shared/reference/rejection-reasons.md).
-REVIEW_REASONS: dict[str, tuple[str, str]] = {
-    "FACE_COUNT": ("未检测到人脸或有多张人脸", "no face, or more than one face"),
-    "NOT_PHOTO": ("非真实照片（翻拍、截图或绘画）", "not a real photo (re-photographed print, screenshot, drawing)"),
-    "POSE": ("头部倾斜、侧脸或未平视镜头", "head tilted or turned, or not looking at the camera"),
-    "SHOULDERS": ("双肩不可见或不平", "shoulders not visible or not level"),
-    "HEAD_SIZE": ("头部过大、过小或不居中", "head too large, too small or off centre"),
-    "EYES_CLOSED": ("闭眼或眯眼", "eyes closed or squinting"),
-    "MOUTH_OPEN": ("张嘴或露齿笑", "mouth open or a toothy smile"),
-    "EYEBROWS_COVERED": ("头发遮挡眉毛", "hair covers the eyebrows"),
-    "EARS_COVERED": ("头发遮挡耳朵", "hair covers the ears"),
-    "HAT": ("戴帽子或头饰", "hat or head covering"),
-    "EARRINGS": ("佩戴耳环或耳钉", "earrings or ear studs"),
-    "NECKLACE": ("佩戴项链", "necklace"),
-    "HAIR_ACCESSORY": ("佩戴发卡或发饰", "hair clip or headband"),
-    "GLASSES_TINTED": ("佩戴有色眼镜", "tinted glasses"),
-    "GLASSES_GLARE": ("镜片反光", "reflections on the lenses"),
-    "FACE_SHADOW": ("面部有阴影或阴阳脸", "shadow on the face"),
-    "GLARE_SKIN": ("面部反光", "shiny spots on the skin"),
-    "EXPOSURE": ("照片过亮或过暗", "photo too dark or too bright"),
-    "BEAUTIFIED": ("照片经过美颜或修图", "beautified or retouched photo"),
-    "BLUR": ("照片模糊", "photo blurred or noisy"),
-    "COLOUR": ("照片偏色或为黑白", "colour cast or black and white"),
-    "CLOTHES_BG": ("衣服颜色与背景相近", "clothing too close to the background colour"),
-    "BACKGROUND": ("背景不合格", "background not acceptable"),
-    "RESOLUTION": ("照片像素不足", "not enough pixels"),
-    "FILE": ("文件格式或大小不符", "wrong file format or size"),
-    "OTHER": ("其他原因，请按说明重新拍摄", "other reason; please retake the photo following the rules"),
-}
+TERMINAL = frozenset({"issued", "rejected", "error", "revoked"})  # nothing happens until someone acts
+RESUBMITTABLE = frozenset({"rejected", "revoked"})
 
 # Intake failures found by a worker become a rejection the applicant can act on.
 _INTAKE_ZH = {
@@ -266,7 +237,7 @@ class NewAttempt:
 
 def add_attempt(rt: Runtime, order_id: str, token: str | None, photo: bytes, *, upload_name: str | None = None,
                 idempotency_key: str | None = None) -> NewAttempt:
-    """A free resubmission: allowed only while the order is rejected; same order, next attempt."""
+    """A free resubmission: allowed only while the order is rejected or revoked; same order, next attempt."""
     key = _check_idempotency_key(idempotency_key)
     photo_sha = hashlib.sha256(photo).hexdigest()
     with rt.db.session() as session:
@@ -282,7 +253,7 @@ def add_attempt(rt: Runtime, order_id: str, token: str | None, photo: bytes, *, 
     rt.blobs.put(photo)
     with rt.db.session() as session:
         order = authorize(session, order_id, token, lock=True)
-        if order.status != "rejected":
+        if order.status not in RESUBMITTABLE:
             raise ReceiptError("RESUBMIT_NOT_ALLOWED",
                                f"只有审核未通过的订单可以重新提交（当前状态：{order.status}） / "
                                f"only a rejected order can be resubmitted (status is {order.status})", status=409)
@@ -397,6 +368,8 @@ def finish_attempt(rt: Runtime, claim: Claim, outcome: Outcome, issued: IssuedRe
             _set_status(session, rt, order, "in_review", attempt, verdict=outcome.verdict, reasons=codes)
         else:
             _set_status(session, rt, order, "rejected", attempt, verdict="reject", reasons=codes)
+        on_machine_verdict(session, rt.settings, order, attempt, outcome.verdict, outcome.reasons,
+                           issued=order.status == "issued")
         return True
 
 
@@ -514,96 +487,6 @@ def retry_order(rt: Runtime, order_id: str) -> int:
         return attempt.id
 
 
-# --- human review -------------------------------------------------------------------------------
-
-def normalise_reasons(reasons: Iterable[str | dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for reason in reasons:
-        if isinstance(reason, str):
-            code = reason.strip().upper()
-            zh, en = REVIEW_REASONS.get(code, REVIEW_REASONS["OTHER"])
-            out.append({"code": code, "verdict": "fail", "message_zh": zh, "message_en": en})
-        else:
-            code = str(reason.get("code", "OTHER")).upper()
-            zh, en = REVIEW_REASONS.get(code, REVIEW_REASONS["OTHER"])
-            out.append({"code": code, "verdict": "fail", "message_zh": reason.get("message_zh") or zh,
-                        "message_en": reason.get("message_en") or en})
-    return out
-
-
-def review_queue(rt: Runtime, limit: int = 50) -> list[dict[str, Any]]:
-    """Attempts waiting for a reviewer, oldest first (for the reviewer screen to come)."""
-    with rt.db.session() as session:
-        rows = session.execute(
-            select(Attempt, Order).join(Order, Order.id == Attempt.order_id)
-            .outerjoin(ReviewDecision, ReviewDecision.attempt_id == Attempt.id)
-            .where(Order.status == "in_review", Attempt.verdict == "review", ReviewDecision.id.is_(None))
-            .order_by(Attempt.finished_at).limit(limit)).all()
-        return [{"attempt_id": a.id, "order_id": o.id, "spec_id": o.spec_id, "attempt": a.seq,
-                 "finished_at": a.finished_at} for a, o in rows]
-
-
-def record_review(attempt_id: int, reviewer: str, approve: bool, reasons: Sequence[str | dict[str, Any]] = (),
-                  *, note: str | None = None, rt: Runtime | None = None) -> str:
-    """A reviewer's decision on an attempt in review: issue the receipt, or reject with reasons.
-
-    Returns the order's new status. Deciding the same attempt twice is refused (409) by the
-    unique review_decisions.attempt_id, so two reviewers clicking at once cannot both act."""
-    rt = rt or get_runtime()
-    reviewer = (reviewer or "").strip()
-    if not reviewer:
-        raise ReceiptError("REVIEWER_REQUIRED", "the reviewer's name is required", status=422)
-    normalised = normalise_reasons(reasons)
-    if not approve and not normalised:
-        raise ReceiptError("REASONS_REQUIRED", "a rejection needs at least one reason", status=422)
-    with rt.db.session() as session:
-        attempt = session.get(Attempt, attempt_id)
-        if attempt is None:
-            raise ReceiptError("ATTEMPT_NOT_FOUND", f"no attempt {attempt_id}", status=404)
-        order = session.get(Order, attempt.order_id)
-        assert order is not None
-        _check_reviewable(session, order, attempt)
-        analysis = session.scalar(select(AnalysisResult).where(AnalysisResult.attempt_id == attempt.id))
-        photo_sha = analysis.photo_sha256 if analysis else None
-        spec_id, order_id = order.spec_id, order.id
-    if approve and not photo_sha:
-        raise ReceiptError("REVIEW_NO_PHOTO", "no spec photo could be composed from this upload; it cannot be approved",
-                           status=409)
-    issued = issue_for_attempt(rt, spec_id, photo_sha) if approve and photo_sha else None
-    try:
-        with rt.db.session() as session:
-            order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-            attempt = session.get(Attempt, attempt_id)
-            assert order is not None and attempt is not None
-            _check_reviewable(session, order, attempt)
-            session.add(ReviewDecision(attempt_id=attempt.id, order_id=order.id, reviewer=reviewer[:120],
-                                       approve=approve, reasons=normalised, note=note, decided_at=utcnow()))
-            session.flush()
-            _emit(session, rt, order, "review.decided",
-                  {"order_id": order.id, "attempt": attempt.seq, "approve": approve,
-                   "reasons": [r["code"] for r in normalised]}, attempt)
-            if issued is not None:
-                session.add(_receipt_row(order, attempt, issued, reviewer))
-                session.flush()
-                _set_status(session, rt, order, "issued", attempt, verdict="pass", reviewed=True,
-                            receipt_number=issued.number,
-                            expires_on=issued.expires_on.isoformat() if issued.expires_on else None)
-            else:
-                _set_status(session, rt, order, "rejected", attempt, verdict="reject", reviewed=True,
-                            reasons=[r["code"] for r in normalised])
-            return order.status
-    except IntegrityError:
-        raise ReceiptError("REVIEW_ALREADY_DECIDED", f"attempt {attempt_id} has already been decided",
-                           status=409) from None
-
-
-def _check_reviewable(session: Session, order: Order, attempt: Attempt) -> None:
-    latest = session.scalar(select(func.max(Attempt.seq)).where(Attempt.order_id == order.id))
-    if order.status != "in_review" or attempt.verdict != "review" or attempt.seq != latest:
-        raise ReceiptError("REVIEW_NOT_PENDING", f"attempt {attempt.id} is not waiting for review "
-                                                 f"(order is {order.status})", status=409)
-
-
 # --- what the applicant sees --------------------------------------------------------------------
 
 @dataclass
@@ -623,7 +506,7 @@ def order_view(rt: Runtime, order_id: str, token: str | None) -> dict[str, Any]:
         order = authorize(session, order_id, token)
         attempts = session.scalars(select(Attempt).where(Attempt.order_id == order.id).order_by(Attempt.seq)
                                    .options(selectinload(Attempt.analysis), selectinload(Attempt.review))).all()
-        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id))
+        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id).order_by(Receipt.id.desc()).limit(1))
         last_event = session.scalar(select(func.max(Event.id)).where(Event.order_id == order.id))
         out_attempts = []
         for a in attempts:
@@ -644,9 +527,9 @@ def order_view(rt: Runtime, order_id: str, token: str | None) -> dict[str, Any]:
         return {
             "order_id": order.id, "status": order.status, "spec": order.spec_id,
             "applicant_name": order.applicant_name, "created_at": _iso(order.created_at),
-            "updated_at": _iso(order.updated_at), "can_resubmit": order.status == "rejected",
+            "updated_at": _iso(order.updated_at), "can_resubmit": order.status in RESUBMITTABLE,
             "attempts": out_attempts, "last_event_id": last_event or 0,
-            "receipt": None if receipt is None else {
+            "receipt": None if receipt is None or order.status != "issued" else {  # a revoked one is void
                 "number": receipt.number, "issued_at": _iso(receipt.issued_at), "expires_on": _iso(receipt.expires_on),
                 "spec": receipt.spec_id, "approved_by": "machine" if receipt.approved_by == "machine" else "reviewer",
             },
@@ -657,8 +540,8 @@ def order_files(rt: Runtime, order_id: str, token: str | None) -> OrderFiles:
     """Blob hashes the applicant may download: receipt PDF and its photo, or the latest attempt's outputs."""
     with rt.db.session() as session:
         order = authorize(session, order_id, token)
-        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id))
-        if receipt is not None:
+        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id).order_by(Receipt.id.desc()).limit(1))
+        if receipt is not None and order.status == "issued":  # a revoked receipt is void
             analysis = session.scalar(select(AnalysisResult).where(AnalysisResult.attempt_id == receipt.attempt_id))
             return OrderFiles(receipt.photo_sha256, analysis.annotated_sha256 if analysis else None, receipt.pdf_sha256,
                               receipt.number)

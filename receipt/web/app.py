@@ -34,6 +34,7 @@ from receipt.service.applicants import validate_applicant
 from receipt.service.jobs import dispatch, make_dispatcher
 from receipt.service.runtime import Runtime, is_current, set_runtime
 from receipt.service.sweeper import Sweeper
+from receipt.web import review as review_api
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +355,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
         app.add_api_route(f"/api/v1/orders/{{order_id}}/{kind}", _file_route(kind, media_type), methods=["GET"],
                           tags=["files"], summary=summary, response_class=Response)
 
+    app.include_router(review_api.router)  # reviewer API + the applicant's appeal (receipt.web.review)
     if plugins:
         app.state.plugins = load_plugins(app)
     return app
