@@ -58,7 +58,9 @@ def agreement(verdicts: list[ReviewVerdict]) -> list[dict[str, Any]]:
                      "borderline_ok": c["borderline/ok"], "borderline_reject": c["borderline/reject"],
                      "fail_ok": c["fail/ok"], "fail_reject": c["fail/reject"],
                      "agreement": round(agreed / clear, 3) if clear else None})
-    return rows
+    # the rules reviewers had to think about first: disagreements and borderlines, then the rest
+    return sorted(rows, key=lambda r: (-(r["pass_reject"] + r["fail_ok"]), -(r["borderline_ok"] + r["borderline_reject"]),
+                                       r["rule"]))
 
 
 def per_hour(verdicts: list[ReviewVerdict], now: datetime, hours: int = 24) -> list[dict[str, Any]]:
