@@ -52,7 +52,8 @@ LABEL_FIELDS: dict[str, tuple[str, Any]] = {
     "GLASSES_GLARE": ("glasses_glare", True), "FACE_SHADOW": ("face_shadow", "strong"),
     "BEAUTIFIED": ("beautified", "yes"), "BLUR": ("blur", True),
 }
-# and the value of each field when a reviewer approved the photo (every defect absent)
+# and the value of each field when a reviewer approved the photo (every defect absent; `glasses` is left
+# out: an approval says no tinted glasses, not whether there are clear ones or none)
 LABEL_OK: dict[str, Any] = {
     "faces": 1, "photo": True, "frontal": True, "eyes_open": True, "mouth_closed": True, "eyebrows_visible": "both",
     "ears_visible": "both", "shoulders_visible": True, "hat": False, "earrings": "no", "necklace": "no",

@@ -381,6 +381,10 @@ async function openCase(id, replace = false) {
     banner(bi(err.code === "CASE_CLAIMED" ? "其他审核员正在处理" : "无法领取", `${err.code}: ${err.message}`), err.code);
   } else {
     setActionsEnabled(true);
+    if (!d.has_photo && d.kind !== "audit") {
+      $("btn-approve").disabled = true;  // nothing to issue: the server refuses it too (REVIEW_NO_PHOTO)
+      banner(bi("无法生成规格照片，只能拒绝", "No spec photo could be made from this upload: reject only"), "REVIEW_NO_PHOTO");
+    }
   }
   refreshOrder();
 }
@@ -417,7 +421,7 @@ function showEmpty() {
 }
 
 async function decide(approve, reasons = []) {
-  if (cs.busy || !cs.id || $("btn-approve").disabled) return;
+  if (cs.busy || !cs.id || $(approve ? "btn-approve" : "btn-reject").disabled) return;
   cs.busy = true;
   const id = cs.id;
   try {
@@ -521,6 +525,7 @@ function onCaseKey(event) {
       if (r) toggleReason(r.code);
     } else if (key === "/") {
       $("reason-filter").focus();
+      $("reason-filter").select();  // typing replaces the last filter
     } else if (key === "Enter") {
       confirmReject();
     } else if (key === "Escape") {
