@@ -299,3 +299,26 @@ def test_no_audit_cases_at_zero_share(server: tuple[LiveServer, Any]) -> None:
     boss = session_client(live.url, admin)
     _, _, attempt_id = seed_case(rt, "pass")
     assert attempt_id not in [x["attempt_id"] for x in boss.get("/api/v1/review/queue").json()["cases"]]
+
+
+def test_idle_session_expires_and_a_disabled_reviewer_is_logged_out(backend: Backend) -> None:
+    from receipt.service.reviewers import disable_reviewer
+
+    app = create_app(backend.settings(review_idle_s=1.0), background=False)
+    with LiveServer(app) as live:
+        rt = app.state.rt
+        idle, gone = unique_name("idle"), unique_name("gone")
+        add_reviewer(rt, idle)
+        add_reviewer(rt, gone)
+        a = session_client(live.url, idle)
+        for _ in range(4):  # in use: the session stays alive past its idle time
+            assert a.get("/api/v1/review/reasons").status_code == 200
+            time.sleep(0.4)
+        time.sleep(1.3)
+        assert a.get("/api/v1/review/reasons").status_code == 401  # idle too long
+        b = session_client(live.url, gone)
+        assert b.get("/api/v1/review/queue").status_code == 200
+        disable_reviewer(rt, gone)
+        assert b.get("/api/v1/review/queue").status_code == 401
+        r = httpx.post(f"{live.url}/api/v1/review/login", json={"username": gone, "password": PASSWORD})
+        assert r.status_code == 401 and code(r) == "LOGIN_FAILED"

@@ -114,7 +114,7 @@ def current_session(rt: Runtime, cookie: str | None) -> SessionInfo | None:
         reviewer = session.get(Reviewer, row.reviewer_id)
         if reviewer is None or reviewer.disabled:
             return None
-        if (now - row.last_seen_at).total_seconds() > _TOUCH_EVERY_S:
+        if (now - row.last_seen_at).total_seconds() > min(_TOUCH_EVERY_S, rt.settings.review_idle_s / 4):
             row.last_seen_at = now
         return SessionInfo(reviewer.name, reviewer.role, reviewer.id, key, csrf_token(rt, key))
 

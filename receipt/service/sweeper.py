@@ -1,7 +1,8 @@
 """The sweeper: what a dead worker, a Redis outage or a retry back-off left behind.
 
 A thread in the API process and in every worker; several sweepers cooperate through
-conditional UPDATEs, so each stuck attempt is re-enqueued once. It also delivers due webhooks.
+conditional UPDATEs, so each stuck attempt is re-enqueued once. It also delivers due webhooks and
+applies reviewers' decisions whose undo window is over (receipt.service.review_apply).
 """
 
 from __future__ import annotations
