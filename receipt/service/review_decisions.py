@@ -119,7 +119,14 @@ def undo(rt: Runtime, reviewer: str, decision_id: int, *, admin: bool) -> dict[s
 
 def appeal(rt: Runtime, order_id: str, token: str | None, client_address: str | None) -> dict[str, Any]:
     """The applicant asks for a human look at a machine rejection: once per attempt, rate-limited."""
-    client = client_key(client_address)
+    try:
+        return _appeal(rt, order_id, token, client_key(client_address))
+    except IntegrityError:  # two appeals for one attempt at the same instant: the unique attempt_id keeps one
+        raise ReceiptError("APPEAL_EXISTS", "这张照片已申请过人工复核 / a human review was already asked for this photo",
+                           status=409) from None
+
+
+def _appeal(rt: Runtime, order_id: str, token: str | None, client: str) -> dict[str, Any]:
     now = utcnow()
     with rt.db.session() as session:
         order = authorize(session, order_id, token, lock=True)

@@ -331,6 +331,8 @@ function renderCase(d) {
   kind.replaceChildren(bi(...(KIND[d.kind] || [d.kind, d.kind])));
   $("c-title").textContent = `#${d.attempt_id} · ${d.spec_id} · 第 ${d.attempt} 次 attempt ${d.attempt}`;
   $("c-meta").replaceChildren(bi("等待", "waiting"), ` ${ago(d.waiting_s)} · `, bi("机器", "machine"), ` ${d.machine_verdict}`);
+  if (d.kind === "audit") $("c-meta").append(" · ", bi("抽检：通过＝同意机器，不合格＝撤销回执", "audit: approve agrees, reject revokes the receipt"));
+  if (d.kind === "appeal") $("c-meta").append(" · ", bi("申请人对机器判定提出申诉", "the applicant appealed the machine's rejection"));
   const ap = d.applicant;
   $("c-applicant").textContent = `${ap.name}${ap.id_number ? " · " + ap.id_number : ""}${ap.guardian ? " · 监护人代办 guardian" : ""}`;
   $("img-upload").src = `${API}/cases/${d.attempt_id}/upload.jpg`;
