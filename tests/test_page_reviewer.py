@@ -215,6 +215,17 @@ def test_filter_and_note_then_a_u_undoes(site: dict[str, Any]) -> None:
     url, rt, page = site["url"], site["rt"], site["page"]
     attempt_id = current_attempt(page)
     order_id, token = _order_of(rt, attempt_id)
+    page.wait_for_selector("#btn-approve:not([disabled])")
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+    assert page.locator("#help").is_hidden()
+    page.keyboard.press("j")  # next case, then back
+    page.wait_for_function(f"() => !location.pathname.endsWith('/{attempt_id}')")
+    page.wait_for_selector("#btn-approve:not([disabled])")
+    page.keyboard.press("k")
+    page.wait_for_function(f"() => location.pathname.endsWith('/{attempt_id}')")
+    page.wait_for_selector("#btn-approve:not([disabled])")
     page.keyboard.press("n")  # the note: shortcuts are off while typing
     page.keyboard.type("a hat? no")
     assert page.input_value("#note") == "a hat? no"

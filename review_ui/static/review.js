@@ -355,6 +355,7 @@ async function openCase(id, replace = false) {
   if (cs.id && cs.id !== id) await releaseClaim();
   cs.id = id;
   cs.busy = false;
+  setActionsEnabled(false);  // no decision on a case that is not on screen yet
   closeDialogs();
   $("note").value = "";
   const url = `/review/cases/${id}`;
