@@ -222,6 +222,11 @@ def test_undo_within_window_then_reject_with_two_reasons(server: tuple[LiveServe
                                                               ReviewAudit.action == "decision")).all()
     assert actions == [(carol, "claim"), (carol, "decision"), (carol, "undo"), (carol, "decision"), ("system", "applied")]
     assert all("HAT" in d["rules_seen"] for d in seen)  # which scores the reviewer saw
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError), rt.db.session() as session:  # the trail cannot be rewritten
+        session.execute(update(ReviewAudit).where(ReviewAudit.attempt_id == attempt_id).values(actor="nobody"))
 
 
 def test_appeal_reaches_the_queue(server: tuple[LiveServer, Any]) -> None:

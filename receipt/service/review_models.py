@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DDL, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from receipt.service.db import Base, BigId, JSONText, UTCDateTime, utcnow
@@ -118,6 +118,23 @@ class ReviewAudit(Base):
     attempt_id: Mapped[int | None] = mapped_column(Integer)
     verdict_id: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSONText)
+
+
+# the audit trail is append-only, enforced by the database like the events table (receipt.service.db)
+for _stmt in (
+    "CREATE TRIGGER IF NOT EXISTS review_audit_no_update BEFORE UPDATE ON review_audit "
+    "BEGIN SELECT RAISE(ABORT, 'review_audit is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS review_audit_no_delete BEFORE DELETE ON review_audit "
+    "BEGIN SELECT RAISE(ABORT, 'review_audit is append-only'); END",
+):
+    event.listen(ReviewAudit.__table__, "after_create", DDL(_stmt).execute_if(dialect="sqlite"))
+for _stmt in (
+    "CREATE OR REPLACE FUNCTION review_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'review_audit is append-only'; END $$",
+    "CREATE TRIGGER review_audit_append_only BEFORE UPDATE OR DELETE ON review_audit "
+    "FOR EACH ROW EXECUTE FUNCTION review_audit_append_only()",
+):
+    event.listen(ReviewAudit.__table__, "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
 
 
 class ReceiptRevocation(Base):
