@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import DDL, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from receipt.service.db import Base, BigId, JSONText, UTCDateTime, utcnow
@@ -88,7 +88,7 @@ class ReviewVerdict(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("review_cases.id"), index=True)
-    active_case_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    active_case_id: Mapped[int | None] = mapped_column(BigId, unique=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     reviewer: Mapped[str] = mapped_column(String(64))
@@ -114,9 +114,9 @@ class ReviewAudit(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))  # reviewer name, "applicant" or "system"
     action: Mapped[str] = mapped_column(String(24))  # claim | release | decision | undo | applied | appeal | login ...
-    case_id: Mapped[int | None] = mapped_column(Integer)
-    attempt_id: Mapped[int | None] = mapped_column(Integer)
-    verdict_id: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(BigId)  # no foreign keys: the trail outlives what it names
+    attempt_id: Mapped[int | None] = mapped_column(BigId)
+    verdict_id: Mapped[int | None] = mapped_column(BigId)
     data: Mapped[dict[str, Any]] = mapped_column(JSONText)
 
 
