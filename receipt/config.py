@@ -92,6 +92,19 @@ class ServiceSettings:
     webhook_max_tries: int = 8
     webhook_timeout_s: float = 5.0
     test_job_delay_s: float = 0.0  # tests/bench only: hold a claimed job this long (to kill a worker mid-job)
+    # human review (receipt.service.review_*)
+    review_undo_s: float = 8.0  # a decision takes effect (receipt, notification) only after this grace window
+    review_claim_s: float = 300.0  # a claim on a case lasts this long unless the open page renews it
+    review_idle_s: float = 1800.0  # a reviewer session ends after this long without a request
+    review_session_max_s: float = 43200.0  # and at the latest this long after login
+    review_lockout_s: float = 900.0  # cooling-off period after too many failed logins
+    review_fails_per_name: int = 5  # failed logins for one name within the cooling-off period
+    review_fails_per_client: int = 20  # failed logins from one client address within it
+    review_secret: str | None = None  # signs session cookies; unset: a key file under data_dir()
+    audit_share: float = 0.02  # share of machine passes that also go to the queue as kind `audit`
+    review_alert_wait_s: float = 1800.0  # oldest waiting case older than this raises the alert metric
+    appeals_per_hour: int = 10  # appeals accepted from one client address per hour
+    review_retention_days: int = 365  # decided cases older than this are left out of `review export`
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -128,4 +141,16 @@ ENV_NAMES: dict[str, str] = {
     "webhook_max_tries": "WEBHOOK_MAX_TRIES",
     "webhook_timeout_s": "WEBHOOK_TIMEOUT_S",
     "test_job_delay_s": "PHOTO_RECEIPT_TEST_JOB_DELAY_S",
+    "review_undo_s": "PHOTO_RECEIPT_REVIEW_UNDO_S",
+    "review_claim_s": "PHOTO_RECEIPT_REVIEW_CLAIM_S",
+    "review_idle_s": "PHOTO_RECEIPT_REVIEW_IDLE_S",
+    "review_session_max_s": "PHOTO_RECEIPT_REVIEW_SESSION_MAX_S",
+    "review_lockout_s": "PHOTO_RECEIPT_REVIEW_LOCKOUT_S",
+    "review_fails_per_name": "PHOTO_RECEIPT_REVIEW_FAILS_PER_NAME",
+    "review_fails_per_client": "PHOTO_RECEIPT_REVIEW_FAILS_PER_CLIENT",
+    "review_secret": "REVIEW_SESSION_SECRET",
+    "audit_share": "PHOTO_RECEIPT_AUDIT_SHARE",
+    "review_alert_wait_s": "PHOTO_RECEIPT_REVIEW_ALERT_WAIT_S",
+    "appeals_per_hour": "PHOTO_RECEIPT_APPEALS_PER_HOUR",
+    "review_retention_days": "PHOTO_RECEIPT_REVIEW_RETENTION_DAYS",
 }

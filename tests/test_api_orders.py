@@ -280,8 +280,9 @@ def test_review_decisions_issue_or_reject(backend: Backend) -> None:
     """A 'review' verdict parks the order in_review; record_review issues or rejects it."""
     from receipt.errors import ReceiptError
     from receipt.pipeline import process_photo
-    from receipt.service import orders
+    from receipt.service import orders, review_cases
     from receipt.service.applicants import validate_applicant
+    from receipt.service.review.apply import record_review
     from receipt.specs import get_spec
 
     # no sweeper: the orders below are driven by hand through the worker's own core functions
@@ -305,25 +306,25 @@ def test_review_decisions_issue_or_reject(backend: Backend) -> None:
             cases.append((new.order_id, new.token, attempt_id))
         (order_a, token_a, attempt_a), (order_b, token_b, attempt_b) = cases
         assert client.get(f"/api/v1/orders/{order_a}", headers=bearer(token_a)).json()["status"] == "in_review"
-        assert {attempt_a, attempt_b} <= {row["attempt_id"] for row in orders.review_queue(rt)}
+        assert {attempt_a, attempt_b} <= {row["attempt_id"] for row in review_cases.queue(rt, admin=True)["cases"]}
 
-        assert orders.record_review(attempt_a, "reviewer-1", True, rt=rt) == "issued"
+        assert record_review(attempt_a, "reviewer-1", True, rt=rt) == "issued"
         view = client.get(f"/api/v1/orders/{order_a}", headers=bearer(token_a)).json()
         assert view["status"] == "issued" and view["receipt"]["approved_by"] == "reviewer"
         assert client.get(f"/api/v1/orders/{order_a}/receipt.pdf", headers=bearer(token_a)).content[:4] == b"%PDF"
         with pytest.raises(ReceiptError) as twice:
-            orders.record_review(attempt_a, "reviewer-2", False, ["HAT"], rt=rt)
+            record_review(attempt_a, "reviewer-2", False, ["HAT"], rt=rt)
         assert twice.value.status == 409
 
         with pytest.raises(ReceiptError) as no_reason:
-            orders.record_review(attempt_b, "reviewer-1", False, [], rt=rt)
+            record_review(attempt_b, "reviewer-1", False, [], rt=rt)
         assert no_reason.value.code == "REASONS_REQUIRED"
-        assert orders.record_review(attempt_b, "reviewer-1", False, ["EARS_COVERED", "HAT"], rt=rt) == "rejected"
+        assert record_review(attempt_b, "reviewer-1", False, ["EARS_COVERED", "HAT"], rt=rt) == "rejected"
         view = client.get(f"/api/v1/orders/{order_b}", headers=bearer(token_b)).json()
         assert view["status"] == "rejected" and view["can_resubmit"]
         assert [r["code"] for r in view["attempts"][-1]["reasons"]] == ["EARS_COVERED", "HAT"]
         assert view["attempts"][-1]["reasons"][0]["message_zh"] == "头发遮挡耳朵"
-        assert attempt_a not in {row["attempt_id"] for row in orders.review_queue(rt)}
+        assert attempt_a not in {row["attempt_id"] for row in review_cases.queue(rt, admin=True)["cases"]}
 
 
 def test_failing_job_retries_with_backoff_then_shows_error(backend: Backend) -> None:

@@ -1,7 +1,8 @@
 """The sweeper: what a dead worker, a Redis outage or a retry back-off left behind.
 
 A thread in the API process and in every worker; several sweepers cooperate through
-conditional UPDATEs, so each stuck attempt is re-enqueued once. It also delivers due webhooks.
+conditional UPDATEs, so each stuck attempt is re-enqueued once. It also delivers due webhooks and
+applies reviewers' decisions whose undo window is over (receipt.service.review.apply).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from receipt.service.orders import clear_enqueued, due_attempts, expire_leases, mark_enqueued
 from receipt.service.queue import QueueUnavailable
+from receipt.service.review.apply import apply_due
 from receipt.service.runtime import Runtime
 from receipt.service.webhooks import deliver_due
 
@@ -39,6 +41,7 @@ def sweep_once(rt: Runtime) -> dict[str, Any]:
                 stats["queue_down"] = True
                 log.warning("queue unavailable, %s stays queued: %s", attempt_id, exc)
                 break
+    stats["review"] = apply_due(rt)  # reviewers' decisions whose undo window is over
     stats["webhooks"] = deliver_due(rt)
     return stats
 
@@ -54,7 +57,7 @@ class Sweeper(threading.Thread):
         while not self.stopping.wait(self.interval_s):
             try:
                 stats = sweep_once(self.rt)
-                if stats["requeued"] or stats["enqueued"] or stats["webhooks"]:
+                if stats["requeued"] or stats["enqueued"] or stats["webhooks"] or stats["review"]:
                     log.info("sweep: %s", stats)
             except Exception:  # a database blip must not kill the thread
                 log.exception("sweep failed")

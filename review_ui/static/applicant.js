@@ -16,7 +16,9 @@ const STATUS_TEXT = {
   issued: ["审核通过，回执已签发", "Approved — your receipt is ready"],
   rejected: ["审核失败，请重新提交", "Not accepted — please fix and resubmit"],
   error: ["处理失败，请稍后再试或联系工作人员", "Processing failed; try again later or ask for help"],
+  revoked: ["抽检未通过，回执已作废，请免费重新提交", "An audit found a problem: the receipt is void; resubmit for free"],
 };
+const SETTLED = ["issued", "rejected", "error", "revoked"];
 const $ = (id) => document.getElementById(id);
 const state = { orderId: null, token: null, view: null, stream: null, poll: null, objectUrls: [] };
 
@@ -229,12 +231,12 @@ function openOrder(orderId, token) {
 
 function setProgress(status) {
   // step 1 uploaded, 2 checking, 3 result; in_review waits at step 3 without being done
-  const settled = ["issued", "rejected", "error"].includes(status);
+  const settled = SETTLED.includes(status);
   const at = settled ? 3 : status === "in_review" ? 2 : 1;
   document.querySelectorAll("#progress li").forEach((li, i) => {
     li.classList.toggle("done", i < at);
     li.classList.toggle("active", i === at);
-    li.classList.toggle("bad", i === 2 && (status === "rejected" || status === "error"));
+    li.classList.toggle("bad", i === 2 && ["rejected", "error", "revoked"].includes(status));
   });
 }
 
@@ -273,7 +275,11 @@ async function render(order) {
   }
 
   $("result-issued").hidden = status !== "issued";
-  $("result-rejected").hidden = status !== "rejected";
+  const rejected = status === "rejected" || status === "revoked";
+  $("result-rejected").hidden = !rejected;
+  // a machine rejection (not a reviewer's) of a photo that was analysed can go to a human once
+  $("appeal-box").hidden = !(status === "rejected" && latest && latest.verdict === "reject" && !latest.reviewed &&
+    latest.has_annotated);
   if (status === "issued" && order.receipt) {
     $("receipt-number").textContent = order.receipt.number.replace(/(.{3})(.{4})(.{4})(.{4})/, "$1 $2 $3 $4");
     $("receipt-expiry").replaceChildren(order.receipt.expires_on
@@ -282,7 +288,7 @@ async function render(order) {
     const url = await fetchBlobUrl(`/api/v1/orders/${order.order_id}/photo.jpg`);
     if (url) $("issued-photo").src = url;
   }
-  if (status === "rejected" && latest) {
+  if (rejected && latest) {
     $("reasons").replaceChildren(...latest.reasons.map((r) => {
       const li = document.createElement("li");
       const b = document.createElement("b");
@@ -328,7 +334,7 @@ function stopFollowing() {
 function follow() {
   stopFollowing();
   const box = $("status-box");
-  if (["issued", "rejected", "error"].includes(box.dataset.status)) return;
+  if (SETTLED.includes(box.dataset.status)) return;
   const ctrl = new AbortController();
   state.stream = ctrl;
   const orderId = state.orderId;
@@ -364,8 +370,25 @@ function poll() {
   state.stream = null;
   state.poll = setTimeout(async () => {
     const order = await refresh().catch(() => null);
-    if (!order || !["issued", "rejected", "error"].includes(order.status)) poll();
+    if (!order || !SETTLED.includes(order.status)) poll();
   }, 1500);
+}
+
+async function appeal() {
+  const err = $("appeal-error");
+  showError(err, "");
+  $("appeal").disabled = true;
+  try {
+    const res = await fetch(`/api/v1/orders/${state.orderId}/appeal`, { method: "POST", headers: authHeaders() });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error((body.error && body.error.message) || `HTTP ${res.status}`);
+    await refresh();
+    follow();
+  } catch (e) {
+    showError(err, e.message);
+  } finally {
+    $("appeal").disabled = false;
+  }
 }
 
 async function downloadReceipt() {
@@ -403,6 +426,7 @@ $("id_number").addEventListener("input", onIdInput);
 $("order-form").addEventListener("submit", submitOrder);
 $("resubmit").addEventListener("click", resubmit);
 $("download").addEventListener("click", downloadReceipt);
+$("appeal").addEventListener("click", appeal);
 $("new-order").addEventListener("click", startOver);
 
 const match = location.hash.match(/order=([0-9a-f]{20})/);

@@ -2,7 +2,7 @@
 
 SQLAlchemy 2 models that run unchanged on SQLite (the embedded default) and PostgreSQL.
 Correctness under several workers rests on constraints, not on luck:
-- one receipt per order and per attempt, receipt numbers unique (`uq_*` below);
+- one receipt per attempt, receipt numbers unique (`uq_*` below);
 - one analysis and one review decision per attempt;
 - events are append-only (a trigger refuses UPDATE and DELETE on both databases).
 
@@ -83,7 +83,7 @@ class Base(DeclarativeBase):
 
 
 # Order statuses (what the applicant sees) and attempt statuses (what the queue sees).
-ORDER_STATUSES = ("received", "processing", "in_review", "issued", "rejected", "error")
+ORDER_STATUSES = ("received", "processing", "in_review", "issued", "rejected", "error", "revoked")
 ATTEMPT_STATUSES = ("queued", "processing", "done", "error")
 
 
@@ -167,7 +167,9 @@ class AnalysisResult(Base):
 class Receipt(Base):
     __tablename__ = "receipts"
     __table_args__ = (
-        UniqueConstraint("order_id", name="uq_receipt_order"),  # an order is issued at most once
+        # not unique: an order whose receipt an audit revoked may be issued again after a resubmission;
+        # one live receipt per order follows from one live attempt per order (receipt.service.orders)
+        Index("ix_receipt_order", "order_id"),
         UniqueConstraint("attempt_id", name="uq_receipt_attempt"),
         UniqueConstraint("number", name="uq_receipt_number"),
     )

@@ -2,11 +2,11 @@
 
 Order status (what the applicant sees)::
 
-    received --claim--> processing --pass-->   issued
+    received --claim--> processing --pass-->   issued --audit disagrees--> revoked
         ^                   |      --review--> in_review --approve--> issued
         |                   |      --reject--> rejected              \\--reject--> rejected
-        |                   \\--too many failures--> error
-        \\------------ resubmission (only from rejected) ------------/
+        |                   \\--too many failures--> error   (rejected --appeal--> in_review)
+        \\------- resubmission (only from rejected or revoked) -------/
 
 Attempt status (what the queue sees): queued -> processing -> done | error, with
 processing -> queued again when a job fails (back-off) or its worker disappears (lease).
@@ -31,15 +31,23 @@ from receipt.service.orders.attempts import (
     outcome_from_intake_error,
     renew_lease,
 )
-from receipt.service.orders.review import normalise_reasons, record_review, review_queue
-from receipt.service.orders.state import TERMINAL, TRANSITIONS, authorize, hash_token
+from receipt.service.orders.state import (
+    RESUBMITTABLE,
+    TERMINAL,
+    TRANSITIONS,
+    authorize,
+    emit,
+    hash_token,
+    receipt_row,
+    set_status,
+)
 from receipt.service.orders.submit import NewAttempt, NewOrder, add_attempt, create_order, latest_attempt_id, retry_order
 from receipt.service.orders.views import OrderFiles, order_events, order_files, order_view
 
 __all__ = [
-    "TERMINAL", "TRANSITIONS", "Claim", "IssuedRecord", "NewAttempt", "NewOrder", "OrderFiles", "Outcome",
+    "RESUBMITTABLE", "TERMINAL", "TRANSITIONS", "Claim", "IssuedRecord", "NewAttempt", "NewOrder", "OrderFiles", "Outcome",
     "add_attempt", "authorize", "claim_attempt", "clear_enqueued", "create_order", "due_attempts", "expire_leases",
-    "fail_attempt", "finish_attempt", "hash_token", "latest_attempt_id", "mark_enqueued", "normalise_reasons",
-    "order_events", "order_files", "order_view", "outcome_from_intake_error", "record_review", "renew_lease", "retry_order",
-    "review_queue",
+    "fail_attempt", "finish_attempt", "hash_token", "latest_attempt_id", "mark_enqueued",
+    "order_events", "order_files", "order_view", "outcome_from_intake_error", "renew_lease", "retry_order",
+    "emit", "receipt_row", "set_status",
 ]

@@ -22,6 +22,7 @@ from receipt.service.db import (
 )
 from receipt.service.issuing import IssuedRecord
 from receipt.service.orders.state import emit, receipt_row, set_status
+from receipt.service.review.cases import on_machine_verdict
 from receipt.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ def finish_attempt(rt: Runtime, claim: Claim, outcome: Outcome, issued: IssuedRe
             set_status(session, rt, order, "in_review", attempt, verdict=outcome.verdict, reasons=codes)
         else:
             set_status(session, rt, order, "rejected", attempt, verdict="reject", reasons=codes)
+        on_machine_verdict(session, rt.settings, order, attempt, outcome.verdict, outcome.reasons,
+                           issued=order.status == "issued")
         return True
 
 

@@ -28,11 +28,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "received": frozenset({"processing", "error"}),
     "processing": frozenset({"issued", "in_review", "rejected", "error"}),
     "in_review": frozenset({"issued", "rejected"}),
-    "rejected": frozenset({"received"}),  # a free resubmission on the same order
-    "issued": frozenset(),
+    "rejected": frozenset({"received", "in_review"}),  # a free resubmission; an appeal (receipt.service.review.decisions)
+    "issued": frozenset({"revoked"}),  # an admin's audit disagreed (receipt.service.review.apply)
+    "revoked": frozenset({"received"}),  # a free resubmission on the same order
     "error": frozenset({"received"}),  # an operator's retry_order()
 }
-TERMINAL = frozenset({"issued", "rejected", "error"})  # nothing happens until someone acts
+TERMINAL = frozenset({"issued", "rejected", "error", "revoked"})  # nothing happens until someone acts
+RESUBMITTABLE = frozenset({"rejected", "revoked"})
 
 
 def order_not_found() -> ReceiptError:

@@ -20,7 +20,7 @@ from receipt.service.db import (
     Order,
     utcnow,
 )
-from receipt.service.orders.state import authorize, emit, hash_token, order_not_found, set_status
+from receipt.service.orders.state import RESUBMITTABLE, authorize, emit, hash_token, order_not_found, set_status
 from receipt.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class NewAttempt:
 
 def add_attempt(rt: Runtime, order_id: str, token: str | None, photo: bytes, *, upload_name: str | None = None,
                 idempotency_key: str | None = None) -> NewAttempt:
-    """A free resubmission: allowed only while the order is rejected; same order, next attempt."""
+    """A free resubmission: allowed only while the order is rejected or revoked; same order, next attempt."""
     key = _check_idempotency_key(idempotency_key)
     photo_sha = hashlib.sha256(photo).hexdigest()
     with rt.db.session() as session:
@@ -149,7 +149,7 @@ def add_attempt(rt: Runtime, order_id: str, token: str | None, photo: bytes, *, 
     rt.blobs.put(photo)
     with rt.db.session() as session:
         order = authorize(session, order_id, token, lock=True)
-        if order.status != "rejected":
+        if order.status not in RESUBMITTABLE:
             raise ReceiptError("RESUBMIT_NOT_ALLOWED",
                                f"只有审核未通过的订单可以重新提交（当前状态：{order.status}） / "
                                f"only a rejected order can be resubmitted (status is {order.status})", status=409)

@@ -15,7 +15,7 @@ from receipt.service.db import (
     Event,
     Receipt,
 )
-from receipt.service.orders.state import authorize
+from receipt.service.orders.state import RESUBMITTABLE, authorize
 from receipt.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def order_view(rt: Runtime, order_id: str, token: str | None) -> dict[str, Any]:
         order = authorize(session, order_id, token)
         attempts = session.scalars(select(Attempt).where(Attempt.order_id == order.id).order_by(Attempt.seq)
                                    .options(selectinload(Attempt.analysis), selectinload(Attempt.review))).all()
-        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id))
+        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id).order_by(Receipt.id.desc()).limit(1))
         last_event = session.scalar(select(func.max(Event.id)).where(Event.order_id == order.id))
         out_attempts = []
         for a in attempts:
@@ -60,9 +60,9 @@ def order_view(rt: Runtime, order_id: str, token: str | None) -> dict[str, Any]:
         return {
             "order_id": order.id, "status": order.status, "spec": order.spec_id,
             "applicant_name": order.applicant_name, "created_at": _iso(order.created_at),
-            "updated_at": _iso(order.updated_at), "can_resubmit": order.status == "rejected",
+            "updated_at": _iso(order.updated_at), "can_resubmit": order.status in RESUBMITTABLE,
             "attempts": out_attempts, "last_event_id": last_event or 0,
-            "receipt": None if receipt is None else {
+            "receipt": None if receipt is None or order.status != "issued" else {  # a revoked one is void
                 "number": receipt.number, "issued_at": _iso(receipt.issued_at), "expires_on": _iso(receipt.expires_on),
                 "spec": receipt.spec_id, "approved_by": "machine" if receipt.approved_by == "machine" else "reviewer",
             },
@@ -73,8 +73,8 @@ def order_files(rt: Runtime, order_id: str, token: str | None) -> OrderFiles:
     """Blob hashes the applicant may download: receipt PDF and its photo, or the latest attempt's outputs."""
     with rt.db.session() as session:
         order = authorize(session, order_id, token)
-        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id))
-        if receipt is not None:
+        receipt = session.scalar(select(Receipt).where(Receipt.order_id == order.id).order_by(Receipt.id.desc()).limit(1))
+        if receipt is not None and order.status == "issued":  # a revoked receipt is void
             analysis = session.scalar(select(AnalysisResult).where(AnalysisResult.attempt_id == receipt.attempt_id))
             return OrderFiles(receipt.photo_sha256, analysis.annotated_sha256 if analysis else None, receipt.pdf_sha256,
                               receipt.number)
