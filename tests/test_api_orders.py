@@ -280,8 +280,9 @@ def test_review_decisions_issue_or_reject(backend: Backend) -> None:
     """A 'review' verdict parks the order in_review; record_review issues or rejects it."""
     from receipt.errors import ReceiptError
     from receipt.pipeline import process_photo
-    from receipt.service import orders, review_cases
+    from receipt.service import orders
     from receipt.service.applicants import validate_applicant
+    from receipt.service.review import cases as review_cases
     from receipt.service.review.apply import record_review
     from receipt.specs import get_spec
 
