@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from receipt.errors import ReceiptError
 from receipt.photo.annotate import annotate
+from receipt.photo.background import BackgroundChoice, choose_background
 from receipt.photo.compose import ComposedPhoto, CropPlan, compose, plan_crop
 from receipt.photo.intake import IntakeImage, load_image
 from receipt.photo.verify import OutputMeasurement, measure_output
@@ -23,13 +24,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CheckReport:
-    spec: Spec
+    spec: Spec  # as applied: background_colour is the chosen one (see `background`)
     verdict: Decision
     rules: list[RuleResult]
     intake: IntakeImage
     analysis: Analysis
     plan: CropPlan | None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    background: BackgroundChoice | None = None
 
     @property
     def problems(self) -> list[RuleResult]:
@@ -41,6 +43,7 @@ class CheckReport:
             "spec": self.spec.id,
             "rules": [r.to_dict() for r in self.rules],
             "timings_ms": self.timings_ms,
+            "background": self.background.to_dict() if self.background else None,
             "input": {
                 "format": self.intake.source_format, "mode": self.intake.source_mode,
                 "width": self.intake.source_size[0], "height": self.intake.source_size[1],
@@ -64,6 +67,11 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     analysis = analyse(intake.rgb)
     timings.update(analysis.timings_ms)
     t = time.perf_counter()
+    background = choose_background(analysis, spec)
+    if background.changed:  # every later step (rules, compose, re-measure, receipt) sees the chosen colour
+        spec = replace(spec, background_colour=background.colour)
+    timings["background"] = _ms(t)
+    t = time.perf_counter()
     plan: CropPlan | None = None
     plan_error: ReceiptError | None = None
     try:
@@ -76,7 +84,7 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     timings["rules"] = _ms(t)
     verdict = decide(results)
     timings["total"] = _ms(started)
-    return CheckReport(spec, verdict, results, intake, analysis, plan, timings)
+    return CheckReport(spec, verdict, results, intake, analysis, plan, timings, background)
 
 
 @dataclass
@@ -94,6 +102,7 @@ class ProcessResult:
 def process_photo(data: bytes, spec: Spec) -> ProcessResult:
     """check_photo, then compose the spec photo and measure it again from scratch."""
     report = check_photo(data, spec)
+    spec = report.spec  # with the background colour chosen for this photo
     photo: ComposedPhoto | None = None
     measurement: OutputMeasurement | None = None
     if report.plan is not None and not report.plan.problems:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from receipt.errors import ReceiptError, SpecError
 from receipt.pipeline import process_photo
 from receipt.service.db import Receipt
-from receipt.service.issuing import issue_for_attempt
+from receipt.service.issuing import chosen_background, issue_for_attempt
 from receipt.service.orders import (
     Claim,
     Outcome,
@@ -106,7 +106,8 @@ def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
         outcome, photo = _analyse(rt, claim)
         issued = None
         if outcome.verdict == "pass" and outcome.photo_sha256:
-            issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo)
+            issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo,
+                                       chosen_background(outcome.report))
         for _ in range(3):
             try:
                 finished = finish_attempt(rt, claim, outcome, issued)
@@ -117,7 +118,8 @@ def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
                 if issued is None or not _number_taken(rt, issued.number):
                     raise
                 assert outcome.photo_sha256
-                issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo)
+                issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo,
+                                       chosen_background(outcome.report))
         raise RuntimeError("could not draw an unused receipt number")
     except Exception as exc:
         log.exception("attempt %s failed (try %d)", attempt_id, claim.tries)

@@ -46,7 +46,7 @@ from receipt.service.db import (
     WebhookDelivery,
     utcnow,
 )
-from receipt.service.issuing import IssuedRecord, issue_for_attempt
+from receipt.service.issuing import IssuedRecord, chosen_background, issue_for_attempt
 from receipt.service.runtime import Runtime, get_runtime
 
 log = logging.getLogger(__name__)
@@ -565,11 +565,12 @@ def record_review(attempt_id: int, reviewer: str, approve: bool, reasons: Sequen
         _check_reviewable(session, order, attempt)
         analysis = session.scalar(select(AnalysisResult).where(AnalysisResult.attempt_id == attempt.id))
         photo_sha = analysis.photo_sha256 if analysis else None
+        background = chosen_background(analysis.report) if analysis else None
         spec_id, order_id = order.spec_id, order.id
     if approve and not photo_sha:
         raise ReceiptError("REVIEW_NO_PHOTO", "no spec photo could be composed from this upload; it cannot be approved",
                            status=409)
-    issued = issue_for_attempt(rt, spec_id, photo_sha) if approve and photo_sha else None
+    issued = issue_for_attempt(rt, spec_id, photo_sha, background=background) if approve and photo_sha else None
     try:
         with rt.db.session() as session:
             order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
