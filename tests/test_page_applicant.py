@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from receipt.specs import get_spec
 from receipt.web.app import create_app
 from tests.conftest import require
-from tests.service_fixtures import Backend, LiveServer, compliant_photo, two_face_photo
+from tests.service_fixtures import TEST_SPEC, Backend, LiveServer, compliant_photo, two_face_photo
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -50,7 +51,7 @@ def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> No
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.goto(server.url + "/")
         page.select_option("#city", "shenzhen")
-        page.select_option("#spec", "shenzhen-ssc")
+        page.select_option("#spec", TEST_SPEC)  # a province-wide spec, listed under every city
         page.fill("#applicant_name", "张三")
         page.set_input_files("[data-testid=album-input] >> nth=0", str(bad))
         page.click("#submit")
@@ -66,7 +67,7 @@ def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> No
         page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=60_000)
         assert page.inner_text("#order-id") == order_id  # same order, second attempt
         number = page.inner_text("[data-testid=receipt-number]").replace(" ", "")
-        assert len(number) == 15 and number.startswith("BA2")
+        assert len(number) == 15 and number.startswith(get_spec(TEST_SPEC).number_prefix)
         page.wait_for_function("document.getElementById('issued-photo').naturalWidth > 0")
         with page.expect_download() as info:
             page.click("[data-testid=download]")
