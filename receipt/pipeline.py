@@ -14,9 +14,9 @@ from receipt.photo.compose import ComposedPhoto, CropPlan, compose, plan_crop
 from receipt.photo.intake import IntakeImage, load_image
 from receipt.photo.verify import OutputMeasurement, measure_output
 from receipt.photo.vision import Analysis, analyse
-from receipt.rules import run_rules
+from receipt.rules import NAMES_ZH, run_rules
 from receipt.rules.base import RuleContext, RuleResult
-from receipt.rules.decision import Decision, decide
+from receipt.rules.decision import Decision, decide, for_rejection, reasons
 from receipt.specs import Spec
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ class CheckReport:
 
     @property
     def problems(self) -> list[RuleResult]:
-        return [r for r in self.rules if r.verdict != "pass"]
+        """What the applicant is told: failures first (see rules.decision.reasons)."""
+        return reasons(self.rules, self.verdict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +84,8 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     results, _ = run_rules(RuleContext(spec=spec, intake=intake, analysis=analysis, plan=plan, plan_error=plan_error))
     timings["rules"] = _ms(t)
     verdict = decide(results)
+    if verdict == "reject":
+        results = for_rejection(results)
     timings["total"] = _ms(started)
     return CheckReport(spec, verdict, results, intake, analysis, plan, timings, background)
 
@@ -124,5 +127,6 @@ def process_photo(data: bytes, spec: Spec) -> ProcessResult:
             report.verdict = "review"
     elif report.verdict == "pass":
         report.verdict = "review"
-    annotated = annotate(report.analysis.image, report.rules) if report.verdict != "pass" else None
+    annotated = (annotate(report.analysis.image, report.rules, NAMES_ZH, report.analysis.person_mask)
+                 if report.verdict != "pass" else None)
     return ProcessResult(report, photo, measurement, annotated)
