@@ -12,6 +12,7 @@ from receipt.photo.annotate import annotate
 from receipt.photo.background import BackgroundChoice, choose_background
 from receipt.photo.compose import ComposedPhoto, CropPlan, compose, plan_crop
 from receipt.photo.intake import IntakeImage, load_image
+from receipt.photo.orientation import Orientation, make_upright
 from receipt.photo.verify import OutputMeasurement, measure_output
 from receipt.photo.vision import Analysis, analyse
 from receipt.rules import NAMES_ZH, run_rules
@@ -32,6 +33,7 @@ class CheckReport:
     plan: CropPlan | None
     timings_ms: dict[str, float] = field(default_factory=dict)
     background: BackgroundChoice | None = None
+    orientation: Orientation | None = None
 
     @property
     def problems(self) -> list[RuleResult]:
@@ -45,6 +47,7 @@ class CheckReport:
             "rules": [r.to_dict() for r in self.rules],
             "timings_ms": self.timings_ms,
             "background": self.background.to_dict() if self.background else None,
+            "orientation": self.orientation.to_dict() if self.orientation else None,
             "input": {
                 "format": self.intake.source_format, "mode": self.intake.source_mode,
                 "width": self.intake.source_size[0], "height": self.intake.source_size[1],
@@ -68,6 +71,13 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     analysis = analyse(intake.rgb)
     timings.update(analysis.timings_ms)
     t = time.perf_counter()
+    rgb, analysis, orientation = make_upright(intake.rgb, analysis, analyse)
+    if orientation.turned:  # a photo lying on its side without an EXIF tag: go on with it upright
+        log.info("photo turned %d quarter(s) upright: %s", orientation.quarter_turns, orientation.reason)
+        w, h = intake.source_size
+        intake = replace(intake, rgb=rgb, source_size=(h, w) if orientation.quarter_turns % 2 else (w, h))
+    timings["orientation"] = _ms(t)
+    t = time.perf_counter()
     background = choose_background(analysis, spec)
     if background.changed:  # every later step (rules, compose, re-measure, receipt) sees the chosen colour
         spec = replace(spec, background_colour=background.colour)
@@ -87,7 +97,7 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     if verdict == "reject":
         results = for_rejection(results)
     timings["total"] = _ms(started)
-    return CheckReport(spec, verdict, results, intake, analysis, plan, timings, background)
+    return CheckReport(spec, verdict, results, intake, analysis, plan, timings, background, orientation)
 
 
 @dataclass
