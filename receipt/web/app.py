@@ -34,6 +34,7 @@ from receipt.service.applicants import validate_applicant
 from receipt.service.jobs import dispatch, make_dispatcher
 from receipt.service.runtime import Runtime, is_current, set_runtime
 from receipt.service.sweeper import Sweeper
+from receipt.web.docs import mount_docs
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
                   description="Upload a portrait, wait for the verdict, download the receipt; "
                               "resubmit for free on the same order when rejected.", lifespan=lifespan)
     app.state.plugins = []
+    mount_docs(app)  # /docs and /redoc from local assets (offline intranets)
 
     @app.exception_handler(ReceiptError)
     async def _receipt_error(_: Request, exc: ReceiptError) -> JSONResponse:
