@@ -133,7 +133,7 @@ def annotate(rgb: np.ndarray, results: Sequence[Finding], names_zh: Mapping[str,
     factor = min(1.0, MAX_SIDE / max(photo.size))
     if factor < 1.0:
         photo = photo.resize((round(photo.width * factor), round(photo.height * factor)), Image.Resampling.BILINEAR)
-    font, chinese = label_font(max(13, round(max(photo.size) / 42)))
+    font, chinese = label_font(max(13, round(max(photo.size) / 32)))
     pad = 3
     probe = ImageDraw.Draw(photo)
 
