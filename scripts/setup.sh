@@ -36,3 +36,8 @@ if ! .venv/bin/pip install -q -e "$target" >.venv/pip-install.log 2>&1; then
   cat .venv/pip-install.log >&2
   exit 1
 fi
+# pymatting's numba kernels compile once per install (a minute or two), then load from cache
+if [ ! -e .venv/.matting-compiled ]; then
+  echo "compiling the matting kernels once (numba; a minute or two on a fresh install) ..."
+  .venv/bin/python -c "from receipt.photo.matting import warm_up; warm_up()" && touch .venv/.matting-compiled
+fi
