@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from receipt.errors import ReceiptError
 from receipt.photo.annotate import annotate
+from receipt.photo.background import BackgroundChoice, choose_background
 from receipt.photo.compose import ComposedPhoto, CropPlan, compose, plan_crop
 from receipt.photo.intake import IntakeImage, load_image, read_photo_file
+from receipt.photo.orientation import Orientation, make_upright
 from receipt.photo.verify import OutputMeasurement, measure_output
 from receipt.photo.vision import Analysis, analyse
-from receipt.rules import run_rules
+from receipt.rules import NAMES_ZH, run_rules
 from receipt.rules.base import RuleContext, RuleResult
-from receipt.rules.decision import Decision, decide
+from receipt.rules.decision import Decision, decide, for_rejection, reasons
 from receipt.specs import Spec
 
 log = logging.getLogger(__name__)
@@ -25,17 +27,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CheckReport:
-    spec: Spec
+    spec: Spec  # as applied: background_colour is the chosen one (see `background`)
     verdict: Decision
     rules: list[RuleResult]
     intake: IntakeImage
     analysis: Analysis
     plan: CropPlan | None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    background: BackgroundChoice | None = None
+    orientation: Orientation | None = None
 
     @property
     def problems(self) -> list[RuleResult]:
-        return [r for r in self.rules if r.verdict != "pass"]
+        """What the applicant is told: failures first (see rules.decision.reasons)."""
+        return reasons(self.rules, self.verdict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +48,8 @@ class CheckReport:
             "spec": self.spec.id,
             "rules": [r.to_dict() for r in self.rules],
             "timings_ms": self.timings_ms,
+            "background": self.background.to_dict() if self.background else None,
+            "orientation": self.orientation.to_dict() if self.orientation else None,
             "input": {
                 "format": self.intake.source_format, "mode": self.intake.source_mode,
                 "width": self.intake.source_size[0], "height": self.intake.source_size[1],
@@ -66,6 +73,18 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     analysis = analyse(intake.rgb)
     timings.update(analysis.timings_ms)
     t = time.perf_counter()
+    rgb, analysis, orientation = make_upright(intake.rgb, analysis, analyse)
+    if orientation.turned:  # a photo lying on its side without an EXIF tag: go on with it upright
+        log.info("photo turned %d quarter(s) upright: %s", orientation.quarter_turns, orientation.reason)
+        w, h = intake.source_size
+        intake = replace(intake, rgb=rgb, source_size=(h, w) if orientation.quarter_turns % 2 else (w, h))
+    timings["orientation"] = _ms(t)
+    t = time.perf_counter()
+    background = choose_background(analysis, spec)
+    if background.changed:  # every later step (rules, compose, re-measure, receipt) sees the chosen colour
+        spec = replace(spec, background_colour=background.colour)
+    timings["background"] = _ms(t)
+    t = time.perf_counter()
     plan: CropPlan | None = None
     plan_error: ReceiptError | None = None
     try:
@@ -77,8 +96,10 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     results, _ = run_rules(RuleContext(spec=spec, intake=intake, analysis=analysis, plan=plan, plan_error=plan_error))
     timings["rules"] = _ms(t)
     verdict = decide(results)
+    if verdict == "reject":
+        results = for_rejection(results)
     timings["total"] = _ms(started)
-    return CheckReport(spec, verdict, results, intake, analysis, plan, timings)
+    return CheckReport(spec, verdict, results, intake, analysis, plan, timings, background, orientation)
 
 
 @dataclass(frozen=True)
@@ -120,6 +141,7 @@ class ProcessResult:
 def process_photo(data: bytes, spec: Spec) -> ProcessResult:
     """check_photo, then compose the spec photo and measure it again from scratch."""
     report = check_photo(data, spec)
+    spec = report.spec  # with the background colour chosen for this photo
     photo: ComposedPhoto | None = None
     measurement: OutputMeasurement | None = None
     if report.plan is not None and not report.plan.problems:
@@ -141,5 +163,6 @@ def process_photo(data: bytes, spec: Spec) -> ProcessResult:
             report.verdict = "review"
     elif report.verdict == "pass":
         report.verdict = "review"
-    annotated = annotate(report.analysis.image, report.rules) if report.verdict != "pass" else None
+    annotated = (annotate(report.analysis.image, report.rules, NAMES_ZH, report.analysis.person_mask)
+                 if report.verdict != "pass" else None)
     return ProcessResult(report, photo, measurement, annotated)

@@ -88,6 +88,7 @@ class Spec:
     receipt: ReceiptStyle
     rules: dict[str, RuleThreshold] = field(default_factory=dict)
     source_file: str = ""
+    background_choice: str = "contrast"  # "contrast": compose on the allowed colour the clothes stand out from
 
     @property
     def title(self) -> str:
@@ -208,6 +209,9 @@ def parse_spec(data: dict[str, Any], file: str, default_rules: dict[str, RuleThr
         raise b.fail("allowed", "must be a list of #RRGGBB colours")
     if colour not in allowed:
         raise b.fail("colour", f"{colour} must be one of allowed {allowed}")
+    choice = b.data.get("choose", "contrast")
+    if choice not in ("contrast", "fixed"):
+        raise b.fail("choose", f"{choice!r} must be 'contrast' or 'fixed'")
 
     r = top.table("receipt")
     receipt = ReceiptStyle(
@@ -230,7 +234,7 @@ def parse_spec(data: dict[str, Any], file: str, default_rules: dict[str, RuleThr
         number_prefix=top.text("number_prefix", PREFIX_RE),
         photo=photo, geometry=geometry, background_colour=colour.upper(),
         background_allowed=tuple(c.upper() for c in allowed), receipt=receipt, rules=rules,
-        source_file=file,
+        source_file=file, background_choice=choice,
     )
 
 

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from review_ui import share
+
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter()
@@ -64,4 +66,5 @@ def applicant_page(request: Request) -> HTMLResponse:
 def register(app: FastAPI) -> None:
     """Entry point `photo_receipt.web: applicant`: mount the page and its static files."""
     app.include_router(router)
+    app.include_router(share.router)  # link / QR code to open an order on another device
     app.mount("/static/applicant", StaticFiles(directory=str(HERE / "static")), name="applicant-static")

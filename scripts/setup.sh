@@ -17,8 +17,9 @@ fi
 if [ "${#debs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${debs[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}" >/dev/null
+    source scripts/apt-lock.sh  # waits while another apt/dpkg holds the lock, then says how to retry
+    apt_with_lock_wait update -qq
+    DEBIAN_FRONTEND=noninteractive apt_with_lock_wait install -y -qq "${debs[@]}"
   else
     echo "note: not root, so ${debs[*]} not installed (receipts fall back to STSong-Light; tests needing them skip)"
   fi
@@ -34,4 +35,9 @@ target="."
 if ! .venv/bin/pip install -q -e "$target" >.venv/pip-install.log 2>&1; then
   cat .venv/pip-install.log >&2
   exit 1
+fi
+# pymatting's numba kernels compile once per install (a minute or two), then load from cache
+if [ ! -e .venv/.matting-compiled ]; then
+  echo "compiling the matting kernels once (numba; a minute or two on a fresh install) ..."
+  .venv/bin/python -c "from receipt.photo.matting import warm_up; warm_up()" && touch .venv/.matting-compiled
 fi

@@ -6,8 +6,9 @@
   not reachable, and fail under PHOTO_RECEIPT_STRICT=1.
 - `redis_url`: the machine's Redis; each test that uses it gets its own queue name.
 - `start_worker`: real `python worker.py` subprocesses, killed at teardown.
-- photos: a compliant photo from ../shared/eval (read in place) that the current rule set
-  passes, and a derived two-face photo that every rule set rejects.
+- photos: a compliant photo that the current rule set passes (a shipped sample from samples/
+  first, so a fresh clone without ../shared runs these tests; then ../shared/eval, read in place),
+  and a derived two-face photo that every rule set rejects.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SHARED_EVAL, eval_image, require
+from tests.conftest import ROOT, SAMPLES, SHARED_EVAL, require
 
 PG_USERS = ("postgres", "root")
 PG_HOST = "127.0.0.1:5432"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-TEST_SPEC = "shenzhen-ssc"
-# Compliant photos of ../shared/eval (read in place), tried in this order; then every photo labelled ok.
+# The London Set samples wear white T-shirts: on a white-only spec they go to review (GA 461), on
+# exit-entry they are composed on the light blue and pass -- so the service tests order exit-entry.
+TEST_SPEC = "guangdong-exit-entry"
+# Shipped compliant samples, then compliant photos of ../shared/eval (read in place), then every photo labelled ok.
+SAMPLE_CANDIDATES = ("london-005.jpg", "london-034.jpg", "london-006.jpg")
 CANDIDATES = ("a_021", "b_045", "c_052", "a_029", "c_053")
 FAST = {  # sweeps, leases and back-offs short enough for tests
     "PHOTO_RECEIPT_SWEEP_S": "0.3", "PHOTO_RECEIPT_LEASE_S": "30", "PHOTO_RECEIPT_REQUEUE_S": "2",
@@ -48,7 +52,7 @@ FAST = {  # sweeps, leases and back-offs short enough for tests
 
 @functools.cache
 def _passing_photo(spec_id: str) -> bytes | None:
-    """The first compliant eval photo the current rule set passes for `spec_id`.
+    """The first compliant photo (samples/, then ../shared/eval) the current rule set passes for `spec_id`.
 
     Chosen at run time because the rule set is tuned over time: the service tests are about
     orders and queues, so any photo the pipeline issues will do, and none found is reported."""
@@ -57,6 +61,9 @@ def _passing_photo(spec_id: str) -> bytes | None:
     from receipt.pipeline import process_photo
     from receipt.specs import get_spec
 
+    for name in SAMPLE_CANDIDATES:
+        if process_photo(data := (SAMPLES / name).read_bytes(), get_spec(spec_id)).verdict == "pass":
+            return data
     stems = list(CANDIDATES)
     labels = SHARED_EVAL / "labels.jsonl"
     if labels.exists():
@@ -73,9 +80,8 @@ def _passing_photo(spec_id: str) -> bytes | None:
 
 def compliant_photo(spec_id: str = TEST_SPEC) -> bytes:
     """A real photo the pipeline passes (so an order gets issued)."""
-    require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
     data = _passing_photo(spec_id)
-    require(data is not None, f"no compliant eval photo passes the current rule set for {spec_id}")
+    require(data is not None, f"no compliant sample or eval photo passes the current rule set for {spec_id}")
     assert data is not None
     return data
 
@@ -92,8 +98,8 @@ def two_face_photo() -> bytes:
     """Two portraits side by side: rejected (FACE_COUNT) by any rule set."""
     from PIL import Image
 
-    a = Image.open(eval_image("a_021")).convert("RGB")
-    c = Image.open(eval_image("c_052")).convert("RGB")
+    a = Image.open(SAMPLES / "london-005.jpg").convert("RGB")
+    c = Image.open(SAMPLES / "london-034.jpg").convert("RGB")
     h = 600
     a = a.resize((round(a.width * h / a.height), h))
     c = c.resize((round(c.width * h / c.height), h))

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from receipt.specs import get_spec
 from receipt.web.app import create_app
-from tests.conftest import eval_image
+from tests.conftest import SAMPLES
 from tests.service_fixtures import (
     TEST_SPEC,
     Backend,
@@ -64,14 +65,15 @@ def test_upload_to_issued(client: TestClient) -> None:
     assert body["status"] == "received" and len(body["token"]) >= 40
     view = wait_final(client, body["order_id"], body["token"])
     assert view["status"] == "issued", view
-    assert view["receipt"]["number"].startswith("BA2") and view["receipt"]["expires_on"]
+    assert view["receipt"]["number"].startswith(get_spec(SPEC).number_prefix) and view["receipt"]["expires_on"]
     assert [a["verdict"] for a in view["attempts"]] == ["pass"]
     headers = bearer(body["token"])
     pdf = client.get(f"/api/v1/orders/{body['order_id']}/receipt.pdf", headers=headers)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert view["receipt"]["number"] in pdf.headers["content-disposition"]
     photo = client.get(f"/api/v1/orders/{body['order_id']}/photo.jpg", headers=headers)
-    assert photo.status_code == 200 and Image.open(io.BytesIO(photo.content)).size == (358, 441)
+    assert photo.status_code == 200 and Image.open(io.BytesIO(photo.content)).size == (
+        get_spec(SPEC).photo.width_px, get_spec(SPEC).photo.height_px)
     from receipt.issue.numbers import validate
 
     assert validate(view["receipt"]["number"]).ok
@@ -161,7 +163,7 @@ def test_concurrent_retries_with_one_key_make_one_order(backend: Backend) -> Non
 
 def test_oversized_upload_is_refused(backend: Backend) -> None:
     with TestClient(create_app(backend.settings(upload_max_bytes=200_000))) as small:
-        big = eval_image("b_045").read_bytes()  # about 2 MB
+        big = (SAMPLES / "astronaut.png").read_bytes()  # about 0.8 MB
         assert len(big) > 200_000
         r = upload(small, big)
         assert r.status_code == 413 and error_code(r) == "UPLOAD_TOO_LARGE"

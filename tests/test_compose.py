@@ -14,7 +14,7 @@ from receipt.photo.intake import load_image
 from receipt.photo.verify import measure_output
 from receipt.photo.vision import Analysis, analyse
 from receipt.specs import load_all
-from tests.conftest import SAMPLES, eval_image
+from tests.conftest import SAMPLES, SHARED_EVAL, eval_image
 from tests.images import encode, sample_image
 
 SPECS = load_all()
@@ -28,8 +28,12 @@ def _analysis(source: str) -> Analysis:
     return _cache[source]
 
 
-# grace_hopper ships with the project; the others are large real photos of ../shared/eval
-@pytest.mark.parametrize("source", ["grace_hopper.jpg", "b_045", "c_052", "a_021"])
+# grace_hopper and the London Set photos ship with the project; b_045 and a_021 are large real
+# photos of ../shared/eval, added where it is there
+SOURCES = ["grace_hopper.jpg", "london-005.jpg", "london-006.jpg"] + (["b_045", "a_021"] if SHARED_EVAL.is_dir() else [])
+
+
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("spec_id", sorted(SPECS))
 def test_output_meets_spec_when_measured_again(source: str, spec_id: str) -> None:
     spec = SPECS[spec_id]

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from receipt.specs import get_spec
 from receipt.web.app import create_app
 from tests.conftest import require
-from tests.service_fixtures import Backend, LiveServer, compliant_photo, two_face_photo
+from tests.service_fixtures import TEST_SPEC, Backend, LiveServer, compliant_photo, two_face_photo
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -50,7 +51,7 @@ def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> No
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.goto(server.url + "/")
         page.select_option("#city", "shenzhen")
-        page.select_option("#spec", "shenzhen-ssc")
+        page.select_option("#spec", TEST_SPEC)  # a province-wide spec, listed under every city
         page.fill("#applicant_name", "张三")
         page.set_input_files("[data-testid=album-input] >> nth=0", str(bad))
         page.click("#submit")
@@ -66,7 +67,7 @@ def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> No
         page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=60_000)
         assert page.inner_text("#order-id") == order_id  # same order, second attempt
         number = page.inner_text("[data-testid=receipt-number]").replace(" ", "")
-        assert len(number) == 15 and number.startswith("BA2")
+        assert len(number) == 15 and number.startswith(get_spec(TEST_SPEC).number_prefix)
         page.wait_for_function("document.getElementById('issued-photo').naturalWidth > 0")
         with page.expect_download() as info:
             page.click("[data-testid=download]")
@@ -76,4 +77,43 @@ def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> No
 
         page.reload()  # the order survives a reload (token kept on this device)
         page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=30_000)
+        page.close()
+
+
+def test_order_opens_on_another_device_from_the_link_or_qr_code(browser: Any, tmp_path: Path) -> None:
+    import zxingcpp
+    from PIL import Image
+
+    (tmp_path / "home").mkdir()
+    backend = Backend("sqlite", f"sqlite:///{tmp_path / 'share.db'}", tmp_path)
+    good = tmp_path / "portrait.jpg"
+    good.write_bytes(compliant_photo())
+    with LiveServer(create_app(backend.settings())) as server:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.select_option("#spec", TEST_SPEC)
+        page.fill("#applicant_name", "李四")
+        page.set_input_files("[data-testid=album-input] >> nth=0", str(good))
+        page.click("#submit")
+        page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=60_000)
+        number = page.inner_text("[data-testid=receipt-number]")
+        card = page.inner_text("[data-testid=share-card]")
+        assert "任何持有此链接或二维码的人都能查看此订单" in card and "Anyone who has this link" in card
+        page.click("[data-testid=share-show]")
+        page.wait_for_function("document.getElementById('share-qr').naturalWidth > 0")
+        link = page.input_value("[data-testid=share-link]")
+        order_id = page.inner_text("#order-id")
+        assert link.startswith(f"{server.url}/#order={order_id}&token=")
+        qr_png = tmp_path / "qr.png"
+        page.locator("#share-qr").screenshot(path=str(qr_png))
+        decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(qr_png).convert("L"))]
+        assert decoded == [link]
+
+        # another device: nothing stored; the link alone opens the order, and the token leaves the URL
+        page.evaluate("localStorage.clear()")
+        page.goto("about:blank")
+        page.goto(link)
+        page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=30_000)
+        assert page.inner_text("[data-testid=receipt-number]") == number
+        assert page.evaluate("location.hash") == f"#order={order_id}"
         page.close()

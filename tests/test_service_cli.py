@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ROOT
-from tests.service_fixtures import Backend, compliant_photo, free_port, wait_for
+from tests.service_fixtures import TEST_SPEC, Backend, compliant_photo, free_port, wait_for
 
 
 def test_serve_runs_api_page_and_in_process_jobs(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_serve_runs_api_page_and_in_process_jobs(tmp_path: Path) -> None:
         page = httpx.get(url + "/")
         assert page.status_code == 200 and "照片回执" in page.text and 'capture="user"' in page.text
         order = httpx.post(url + "/api/v1/orders", files={"photo": ("p.jpg", compliant_photo(), "image/jpeg")},
-                           data={"spec": "shenzhen-ssc", "applicant_name": "张三"}).json()
+                           data={"spec": TEST_SPEC, "applicant_name": "张三"}).json()
         auth = {"Authorization": f"Bearer {order['token']}"}
         view = wait_for(lambda: (v := httpx.get(f"{url}/api/v1/orders/{order['order_id']}", headers=auth).json())
                         ["status"] in ("issued", "rejected", "in_review", "error") and v, 60, 0.2, what="a verdict")

@@ -98,10 +98,11 @@ def test_upload_reject_resubmit_issue_through_a_worker(queue_env: tuple[Backend,
 
 def test_worker_killed_mid_job_is_finished_by_another(queue_env: tuple[Backend, str, str], workers: Workers) -> None:
     backend, redis_url, queue = queue_env
-    lease = {"PHOTO_RECEIPT_LEASE_S": "2"}
+    # long enough for worker B to finish a 1350 px photo on a busy machine (no lease renewal mid-job)
+    lease = {"PHOTO_RECEIPT_LEASE_S": "6"}
     # worker A holds every job for 60 s after claiming it: we kill it while it does
     doomed = workers.start(_worker_env(backend, redis_url, queue, PHOTO_RECEIPT_TEST_JOB_DELAY_S="60", **lease))
-    with _client(backend, redis_url, queue, lease_s=2) as client:
+    with _client(backend, redis_url, queue, lease_s=6) as client:
         order = _upload(client, unique_compliant_photo())
         rt = client.app.state.rt  # type: ignore[attr-defined]
 

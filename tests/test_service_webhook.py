@@ -15,7 +15,7 @@ from sqlalchemy import select
 from receipt.service.db import WebhookDelivery
 from receipt.service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from receipt.web.app import create_app
-from tests.service_fixtures import Backend, compliant_photo, wait_for
+from tests.service_fixtures import TEST_SPEC, Backend, compliant_photo, wait_for
 
 SECRET = "test-webhook-secret"
 
@@ -65,7 +65,7 @@ def test_status_events_are_signed_and_retried(backend: Backend, receiver: Receiv
     settings = backend.settings(webhook_url=receiver.url, webhook_secret=SECRET)
     with TestClient(create_app(settings)) as client:
         r = client.post("/api/v1/orders", files={"photo": ("p.jpg", compliant_photo(), "image/jpeg")},
-                        data={"spec": "shenzhen-ssc", "applicant_name": "陈七"})
+                        data={"spec": TEST_SPEC, "applicant_name": "陈七"})
         order_id = r.json()["order_id"]
 
         def statuses() -> list[str]:
@@ -89,7 +89,7 @@ def test_undeliverable_webhook_ends_failed_not_silent(backend: Backend) -> None:
         settings = backend.settings(webhook_url=dead.url, webhook_secret=SECRET, webhook_max_tries=2)
         with TestClient(create_app(settings)) as client:
             client.post("/api/v1/orders", files={"photo": ("p.jpg", compliant_photo(), "image/jpeg")},
-                        data={"spec": "shenzhen-ssc", "applicant_name": "陈七"})
+                        data={"spec": TEST_SPEC, "applicant_name": "陈七"})
             rt = client.app.state.rt  # type: ignore[attr-defined]
 
             def failed_rows() -> int:

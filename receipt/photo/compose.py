@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from receipt.errors import ReceiptError
+from receipt.photo.matting import matte_head
 from receipt.photo.vision import Analysis
 from receipt.specs import Spec
 
@@ -155,14 +156,23 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     )
 
 
-def replace_background(plan: CropPlan, spec: Spec) -> np.ndarray:
-    """Output-size RGB with the spec's background colour behind the person."""
+def output_layers(plan: CropPlan, spec: Spec, matte: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(foreground RGB float32, alpha float32) of the output rows; around the head a real matte."""
     assert plan.canvas_rgb is not None and plan.canvas_alpha is not None
     rows = slice(plan.canvas_offset, plan.canvas_offset + spec.photo.height_px)
     rgb = plan.canvas_rgb[rows].astype(np.float32)
-    alpha = plan.canvas_alpha[rows][:, :, None]
+    alpha = plan.canvas_alpha[rows].astype(np.float32)
+    if matte:
+        rgb, alpha = matte_head(rgb, alpha, plan.face_width_px, spec.photo.height_px - plan.eye_line_from_bottom_px)
+    return rgb, alpha
+
+
+def replace_background(plan: CropPlan, spec: Spec, matte: bool = True) -> np.ndarray:
+    """Output-size RGB with the spec's background colour behind the person."""
+    rgb, alpha = output_layers(plan, spec, matte)
     background = np.array(spec.background_rgb, np.float32)[None, None, :]
-    return np.clip(rgb * alpha + background * (1 - alpha) + 0.5, 0, 255).astype(np.uint8)
+    a = alpha[:, :, None]
+    return np.clip(rgb * a + background * (1 - a) + 0.5, 0, 255).astype(np.uint8)
 
 
 def _encode(image: Image.Image, quality: int, dpi: int) -> bytes:

@@ -94,7 +94,10 @@ MODELS = _Models()
 
 def warm_up() -> None:
     """Build every model now (worker start-up) instead of on the first photo."""
+    from receipt.photo import matting
+
     MODELS.warm_up()
+    matting.warm_up()
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,18 @@ RULES: dict[str, Rule] = {
 }
 
 
+# Short Chinese names, for the labels on annotated photos (the messages say what to do).
+NAMES_ZH: dict[str, str] = {
+    face_count.CODE: "人数", not_photo.CODE: "非真实照片", resolution.CODE: "像素不足", head_size.CODE: "头部大小",
+    pose.CODE: "头部姿态", shoulders.CODE: "双肩", eyes_closed.CODE: "闭眼", mouth_open.CODE: "张嘴",
+    eyebrows_covered.CODE: "眉毛遮挡", ears_covered.CODE: "耳朵遮挡", hat.CODE: "帽子头饰",
+    hair_accessory.CODE: "发饰", earrings.CODE: "耳饰", necklace.CODE: "项链", glasses_tinted.CODE: "有色眼镜",
+    glasses_glare.CODE: "镜片反光", face_shadow.CODE: "面部阴影", glare_skin.CODE: "面部反光",
+    exposure.CODE: "曝光", blur.CODE: "模糊", colour.CODE: "偏色", beautified.CODE: "美颜修图",
+    clothes_bg.CODE: "衣服与背景",
+}
+
+
 def run_rules(ctx: RuleContext) -> tuple[list[RuleResult], dict[str, float]]:
     results: list[RuleResult] = []
     timings: dict[str, float] = {}

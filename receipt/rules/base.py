@@ -81,11 +81,13 @@ def verdict_for(score: float, ctx: RuleContext, code: str) -> Verdict:
 
 def judged(ctx: RuleContext, code: str, score: float, messages: dict[Verdict, tuple[str, str]],
            evidence: tuple[Region, ...] = (), **details: Any) -> RuleResult:
-    """Build a result whose verdict comes from the spec and whose message fits that verdict."""
+    """Build a result whose verdict comes from the spec and whose message fits that verdict.
+
+    Evidence is kept for every verdict but pass, so a borderline call always shows where it looked."""
     score = float(min(1.0, max(0.0, score)))
     verdict = verdict_for(score, ctx, code)
     zh, en = messages[verdict]
-    return RuleResult(code, score, verdict, zh, en, evidence, details)
+    return RuleResult(code, score, verdict, zh, en, evidence if verdict != "pass" else (), details)
 
 
 def not_assessed(code: str, zh: str, en: str, **details: Any) -> RuleResult:

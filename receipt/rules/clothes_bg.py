@@ -1,38 +1,35 @@
-"""CLOTHES_BG: the top contrasts with the spec's background colour (no white shirt on white).
+"""CLOTHES_BG: the top contrasts with the background colour (no white shirt on white).
 
-The clothes are the person's non-skin pixels below the chin; their colour difference from
-spec.background_rgb is CIE76 Delta E in Lab. The compositor still separates a light top by the
+The clothes are the person's non-skin pixels below the chin (receipt.photo.background, which
+also chose the background colour among the spec's allowed ones: the pipeline hands the rule a
+spec whose background_colour is that choice); their colour difference from it is CIE76 Delta E
+in Lab. The compositor still separates a light top by the
 person mask, so by default this rule sends a close match to a reviewer rather than rejecting;
 a spec may set fail_below above 0 to reject.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from receipt.photo.face_frame import EYE_X, FW, regions_of
-from receipt.photo.landmarks import CHIN
+from receipt.photo.background import KEEP_NOMINAL_SHARE, NEAR, clothes_box, clothes_lab, delta_e
+from receipt.photo.face_frame import regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "CLOTHES_BG"
-NEAR = 12.0  # Delta E under which a clothing pixel reads as background colour
-SHARE_GOOD, SHARE_BAD = 0.30, 0.80  # share of clothing pixels that near
+SHARE_GOOD, SHARE_BAD = KEEP_NOMINAL_SHARE, 0.80  # share of clothing pixels that near
 
 
 def check(ctx: RuleContext) -> RuleResult:
     r = regions_of(ctx.analysis)
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
-    chin = float(r.pts[CHIN, 1])
-    box = (EYE_X - 1.0 * FW, chin + 0.40 * FW, EYE_X + 1.0 * FW, chin + 1.30 * FW)
-    rows, cols = r.box_slice(*box)
-    clothes = (r.person[rows, cols] > 0.5) & r.valid[rows, cols] & ~(r.skin_in(rows, cols) > 0.5)
-    if clothes.sum() < 0.05 * FW * FW:
+    box = clothes_box(r)
+    pixels = clothes_lab(ctx.analysis)
+    if pixels is None:
         return not_assessed(CODE, "照片未拍到衣服，无法判断衣服与背景颜色", "The clothes are not in the photo; their contrast "
                             "with the background cannot be checked")
-    background = cv2.cvtColor(np.array([[ctx.spec.background_rgb]], np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0, 0]
-    delta = np.sqrt(((r.smooth_lab[rows, cols][clothes] - background) ** 2).sum(axis=1))
+    delta = delta_e(pixels, ctx.spec.background_colour)
     share = float(np.mean(delta < NEAR))
     score = ramp(share, SHARE_GOOD, SHARE_BAD)
     colour = ctx.spec.background_colour

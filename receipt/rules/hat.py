@@ -59,4 +59,4 @@ def check(ctx: RuleContext) -> RuleResult:
         "pass": ("未戴帽子或头饰", "No hat or head covering"),
         "borderline": ("头顶可能有帽子或头饰，需人工审核", "There may be a hat or head covering; a reviewer will check"),
         "fail": ("佩戴了帽子或头巾，请摘下后重新拍摄", "A hat or head covering is worn; take it off and retake the photo"),
-    }, (box_region(r, CODE, box),) if score < 0.75 else (), non_hair_share=round(share, 3))
+    }, (box_region(r, CODE, box),), non_hair_share=round(share, 3))

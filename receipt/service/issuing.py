@@ -5,7 +5,8 @@ Used by the queue job (machine pass) and by human review (approval); it depends 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from receipt.issue.issuer import ReceiptFacts, issue_receipt
 from receipt.service.runtime import Runtime
@@ -19,9 +20,22 @@ class IssuedRecord(ReceiptFacts):
     pdf_sha256: str
 
 
-def issue_for_attempt(rt: Runtime, spec_id: str, photo_sha256: str, photo: bytes | None = None) -> IssuedRecord:
-    """Number, signed QR payload and PDF for an approved spec photo; the PDF goes to the blob store."""
+def chosen_background(report: dict[str, Any] | None) -> str | None:
+    """The background colour an attempt's report says the photo was composed on."""
+    choice = (report or {}).get("background") or {}
+    return choice.get("colour") if isinstance(choice, dict) else None
+
+
+def issue_for_attempt(rt: Runtime, spec_id: str, photo_sha256: str, photo: bytes | None = None,
+                      background: str | None = None) -> IssuedRecord:
+    """Number, signed QR payload and PDF for an approved spec photo; the PDF goes to the blob store.
+
+    `background` is the colour the photo was composed on (report["background"]["colour"]), so the
+    receipt names that one when the spec allows several."""
     photo = photo if photo is not None else rt.blobs.get(photo_sha256)
-    issued = issue_receipt(get_spec(spec_id), photo)
+    spec = get_spec(spec_id)
+    if background and background in spec.background_allowed and background != spec.background_colour:
+        spec = replace(spec, background_colour=background)
+    issued = issue_receipt(spec, photo)
     return IssuedRecord(issued.number, issued.spec_id, issued.issued_at, issued.expires_on, issued.qr_payload,
                         issued.photo_sha256, rt.blobs.put(issued.pdf))

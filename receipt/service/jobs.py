@@ -23,7 +23,7 @@ from receipt.config import ServiceSettings
 from receipt.errors import ReceiptError, SpecError
 from receipt.pipeline import process_photo
 from receipt.service.db import Receipt
-from receipt.service.issuing import issue_for_attempt
+from receipt.service.issuing import chosen_background, issue_for_attempt
 from receipt.service.orders import (
     Claim,
     Outcome,
@@ -155,7 +155,8 @@ def _run_claimed(rt: Runtime, claim: Claim) -> str:
         outcome, photo = _analyse(rt, claim)
         issued = None
         if outcome.verdict == "pass" and outcome.photo_sha256:
-            issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo)
+            issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo,
+                                       chosen_background(outcome.report))
         for _ in range(3):
             try:
                 finished = finish_attempt(rt, claim, outcome, issued)
@@ -166,7 +167,8 @@ def _run_claimed(rt: Runtime, claim: Claim) -> str:
                 if issued is None or not _number_taken(rt, issued.number):
                     raise
                 assert outcome.photo_sha256
-                issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo)
+                issued = issue_for_attempt(rt, claim.spec_id, outcome.photo_sha256, photo,
+                                       chosen_background(outcome.report))
         raise RuntimeError("could not draw an unused receipt number")
     except Exception as exc:
         log.exception("attempt %s failed (try %d)", attempt_id, claim.tries)

@@ -25,6 +25,7 @@ from receipt.service.runtime import is_current, set_runtime
 from receipt.service.sweeper import Sweeper
 from receipt.web import files, health, orders, review, specs
 from receipt.web.common import error_response
+from receipt.web.docs import mount_docs
 from receipt.web.plugins import load_plugins
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
 
     for router in ROUTERS:
         app.include_router(router)
+    mount_docs(app)  # /docs and /redoc from local assets (offline intranets)
     if plugins:
         app.state.plugins = load_plugins(app)
     return app

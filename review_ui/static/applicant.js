@@ -225,6 +225,7 @@ function openOrder(orderId, token) {
   $("view-start").hidden = true;
   $("view-order").hidden = false;
   $("order-id").textContent = orderId;
+  resetShare();
   window.scrollTo(0, 0);
   refresh().then(follow);
 }
@@ -416,6 +417,33 @@ function startOver() {
   startPicker = makePicker($("pick-start"));
 }
 
+// --- open the order on another device: a link / QR code with the token in the URL fragment ------
+// (a fragment never reaches a server); the other device stores the token and drops it from the URL.
+function shareLink() {
+  return `${location.origin}/#order=${state.orderId}&token=${encodeURIComponent(state.token)}`;
+}
+
+async function showShare() {
+  $("share-link").value = shareLink();
+  $("share-box").hidden = false;
+  const url = await fetchBlobUrl(`/applicant/share-qr.svg?order=${state.orderId}`);
+  if (url) $("share-qr").src = url;
+}
+
+function resetShare() {
+  $("share-box").hidden = true;
+  $("share-link").value = "";
+  $("share-qr").removeAttribute("src");
+}
+
+function takeSharedOrder() {
+  // "#order=<id>&token=<token>" from another device: keep the token here, show only the order id
+  const shared = location.hash.match(/order=([0-9a-f]{20})&token=([^&]+)/);
+  if (!shared) return;
+  saveOrder(shared[1], decodeURIComponent(shared[2]));
+  history.replaceState(null, "", `#order=${shared[1]}`);
+}
+
 // --- start ------------------------------------------------------------------------------------
 let startPicker = makePicker($("pick-start"));
 let resubmitPicker = makePicker($("pick-resubmit"));
@@ -428,6 +456,10 @@ $("resubmit").addEventListener("click", resubmit);
 $("download").addEventListener("click", downloadReceipt);
 $("appeal").addEventListener("click", appeal);
 $("new-order").addEventListener("click", startOver);
+
+$("share-show").addEventListener("click", showShare);
+$("share-copy").addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText($("share-link").value));
+takeSharedOrder();
 
 const match = location.hash.match(/order=([0-9a-f]{20})/);
 if (match) {

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from receipt.errors import ReceiptError
 from receipt.service.db import AnalysisResult, Attempt, Order, Receipt, ReviewDecision, utcnow
-from receipt.service.issuing import IssuedRecord, issue_for_attempt
+from receipt.service.issuing import IssuedRecord, chosen_background, issue_for_attempt
 from receipt.service.orders import emit, receipt_row, set_status
 from receipt.service.review.cases import LIVE_STATUS
 from receipt.service.review.decisions import decide
@@ -61,7 +61,8 @@ def _pre_issue(rt: Runtime, verdict_id: int) -> IssuedRecord | None:
         if order is None or analysis is None or not analysis.photo_sha256:
             return None
         spec_id, photo_sha = order.spec_id, analysis.photo_sha256
-    return issue_for_attempt(rt, spec_id, photo_sha)
+        background = chosen_background(analysis.report)  # the colour the photo was composed on
+    return issue_for_attempt(rt, spec_id, photo_sha, background=background)
 
 
 def apply_decision(rt: Runtime, verdict_id: int) -> str | None:
