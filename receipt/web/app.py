@@ -34,6 +34,7 @@ from receipt.service.applicants import validate_applicant
 from receipt.service.jobs import dispatch, make_dispatcher
 from receipt.service.runtime import Runtime, is_current, set_runtime
 from receipt.service.sweeper import Sweeper
+from receipt.web import receipts, verify
 
 log = logging.getLogger(__name__)
 
@@ -347,6 +348,9 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
                 "Content-Disposition": f'{disposition}; filename="{name}"', "Cache-Control": "private, no-store",
                 "ETag": f'"{sha[:32]}"'})
         return handler
+
+    app.include_router(receipts.router)  # card systems: lookup, photo, batch, use
+    app.include_router(verify.router)  # anyone: verify a QR payload, public keys; ping
 
     for kind, media_type, summary in (("receipt.pdf", "application/pdf", "The receipt PDF (issued orders)"),
                                       ("photo.jpg", "image/jpeg", "The spec photo"),

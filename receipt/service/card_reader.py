@@ -1,0 +1,44 @@
+"""Read paths of the lookup API that must stay fast: a read-only engine and cached photo facts.
+
+The service engine (receipt.service.db) opens every SQLite transaction with BEGIN IMMEDIATE,
+which takes the write lock: right for the queue, wrong for lookups, which would then queue
+behind each other. Lookups read through their own engine instead: on SQLite without that hook
+(WAL readers never block), on PostgreSQL in autocommit (no BEGIN/ROLLBACK round trips) and
+without a pre-ping per checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import Engine, create_engine, event
+
+
+def reader_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               pool_size=10, max_overflow=30)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA query_only=ON")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=30, pool_recycle=1800)
+
+
+@lru_cache(maxsize=8192)
+def photo_facts(path: str) -> tuple[int, int, int | None, int]:
+    """(width, height, dpi or None, bytes) of a stored JPEG; blobs never change, so this is cached."""
+    with Image.open(path) as im:
+        width, height = im.size
+        dpi = im.info.get("dpi")
+    return width, height, round(dpi[0]) if dpi and dpi[0] else None, os.path.getsize(path)
