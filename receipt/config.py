@@ -94,6 +94,7 @@ class ServiceSettings:
     # card-system lookup API (receipt.service.lookup, receipt.web.receipts)
     api_key_cache_s: float = 5.0  # the API key table is cached this long: a revocation takes effect within it
     rate_limit_storage: str | None = None  # a `limits` storage URL; default: REDIS_URL if set, else memory://
+    rate_strategy: str = "sliding-window-counter"  # or moving-window (exact, O(requests)) / fixed-window
     rate_key_window_s: int = 5  # a key's --rate N allows N * window requests per moving window (bursts)
     rate_client_failures: str = "30/minute"  # failed lookups (400/404) and bad keys per client address
     rate_verify: str = "600/minute"  # POST /api/v1/verify per client address
@@ -136,6 +137,7 @@ ENV_NAMES: dict[str, str] = {
     "test_job_delay_s": "PHOTO_RECEIPT_TEST_JOB_DELAY_S",
     "api_key_cache_s": "PHOTO_RECEIPT_API_KEY_CACHE_S",
     "rate_limit_storage": "RATE_LIMIT_STORAGE_URL",
+    "rate_strategy": "PHOTO_RECEIPT_RATE_STRATEGY",
     "rate_key_window_s": "PHOTO_RECEIPT_RATE_KEY_WINDOW_S",
     "rate_client_failures": "PHOTO_RECEIPT_RATE_CLIENT_FAILURES",
     "rate_verify": "PHOTO_RECEIPT_RATE_VERIFY",

@@ -4,7 +4,10 @@ A key is ``pr_live_`` + 32 random bytes (base64url): the prefix lets logs and le
 recognise it, the 256 random bits make guessing pointless, so a fast hash (not a password
 hash) is enough and every request costs one SHA-256 and a dict look-up. The key table is
 cached per process for `ttl_s` seconds (PHOTO_RECEIPT_API_KEY_CACHE_S, default 5): a revoked
-key stops working within that time; an unknown key never triggers a database read.
+key stops working within that time. A key not in the cache costs one indexed read (so a new
+key works at once); the caller gates that read (`may_read`: the lookup API allows it only
+while the client address has failure budget left), so a flood of wrong keys cannot turn into
+a flood of database reads.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,14 +146,29 @@ class KeyCache:
                 self._by_hash = {row.key_hash: KeyRecord.of(row) for row in rows}
             self._loaded_at = time.monotonic()
 
-    def authenticate(self, presented: str | None) -> KeyRecord:
+    def _read_one(self, digest: str) -> KeyRecord | None:
+        with self.db.session() as session:
+            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
+            record = KeyRecord.of(row) if row is not None else None
+        if record is not None:
+            with self._lock:
+                self._by_hash[digest] = record
+        return record
+
+    def authenticate(self, presented: str | None, may_read: Callable[[], bool] = lambda: True) -> KeyRecord:
         """The key's record, or ReceiptError 401 API_KEY_REQUIRED / API_KEY_INVALID (unknown, revoked, expired)."""
-        if not presented:
+        text = (presented or "").strip()
+        if not text:
             raise ReceiptError("API_KEY_REQUIRED", "需要API密钥（请求头 X-API-Key）/ an API key is required "
                                                    "(header X-API-Key)", status=401)
         if time.monotonic() - self._loaded_at >= self.ttl_s:
             self._refresh()
-        record = self._by_hash.get(hash_key(presented.strip())) if _KEY_RE.match(presented.strip()) else None
+        record = None
+        if _KEY_RE.match(text):
+            digest = hash_key(text)
+            record = self._by_hash.get(digest)
+            if record is None and may_read():
+                record = self._read_one(digest)  # perhaps added since the last load
         if record is None or not record.usable():
             raise ReceiptError("API_KEY_INVALID", "API密钥无效、已吊销或已过期 / the API key is unknown, revoked or "
                                                   "expired", status=401)

@@ -100,7 +100,8 @@ class CardService:
     def create(cls, rt: Runtime) -> CardService:
         s = rt.settings
         # Counters of two databases sharing one Redis stay apart; processes of one deployment share them.
-        limiter = Limiter(storage_url_for(s), prefix=hashlib.sha256(s.database_url.encode()).hexdigest()[:10])
+        limiter = Limiter(storage_url_for(s), s.rate_strategy,
+                          prefix=hashlib.sha256(s.database_url.encode()).hexdigest()[:10])
         limiter.define(FAILURES, s.rate_client_failures)
         limiter.define(VERIFY, s.rate_verify)
         audit = AuditLog(rt.db, s.audit_flush_s)
@@ -117,7 +118,7 @@ class CardService:
 
     def authenticate(self, presented: str | None, client: str, action: str, number: str = "") -> KeyRecord:
         try:
-            return self.keys.authenticate(presented)
+            return self.keys.authenticate(presented, lambda: self.limiter.allows(FAILURES, client))
         except ReceiptError as exc:
             over = self.limiter.hit(FAILURES, client)
             if not over.allowed:
@@ -162,6 +163,8 @@ class CardService:
         raise rate_limited(decision)
 
     def fetch(self, numbers: list[str]) -> dict[str, Found]:
+        if not numbers:
+            return {}  # nothing well formed: the receipts table is not touched
         with self.reader.connect() as conn:
             rows = conn.execute(_FETCH, {"numbers": numbers}).all()
         found: dict[str, Found] = {}
