@@ -50,6 +50,7 @@ class AuditLog:
     def __init__(self, db: Database, flush_s: float = 1.0) -> None:
         self.db, self.flush_s = db, flush_s
         self._pending: list[dict[str, Any]] = []
+        self._writing = 0  # rows taken by a flush and not yet committed
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -76,6 +77,7 @@ class AuditLog:
         with self._flush_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
+                self._writing = len(batch)
             if not batch:
                 return 0
             try:
@@ -85,7 +87,10 @@ class AuditLog:
                 log.exception("audit: writing %d rows failed; kept for the next flush", len(batch))
                 with self._lock:
                     self._pending[:0] = batch
+                    self._writing = 0
                 return 0
+            with self._lock:
+                self._writing = 0
             return len(batch)
 
     def _run(self) -> None:
@@ -101,8 +106,9 @@ class AuditLog:
 
     @property
     def pending(self) -> int:
+        """Rows not yet committed (waiting, or being written)."""
         with self._lock:
-            return len(self._pending)
+            return len(self._pending) + self._writing
 
 
 def read_audit(db: Database, key_name: str | None = None, since: datetime | None = None,
