@@ -35,8 +35,8 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     429: {"code": "RATE_LIMITED", "message": "请求过于频繁，请2秒后重试 / too many requests, retry after 2 s"},
 }
 _DESCRIPTIONS = {
-    400: "RECEIPT_NUMBER_INVALID (detail: the reason validate() gives, e.g. NUMBER_CHECK), or "
-         "IDEMPOTENCY_KEY_REQUIRED; no database read was made",
+    400: "RECEIPT_NUMBER_INVALID (detail: the reason validate() gives, e.g. NUMBER_CHECK; no database read "
+         "was made), IDEMPOTENCY_KEY_REQUIRED, or a body that is not JSON",
     401: "API_KEY_REQUIRED / API_KEY_INVALID (unknown, revoked or expired key)",
     404: "RECEIPT_NOT_FOUND: no such receipt, or one outside the key's scope (the same answer)",
     409: "IDEMPOTENCY_KEY_REUSED: the key was used for another number or purpose",

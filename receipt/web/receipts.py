@@ -111,7 +111,7 @@ def get_photo(number: NumberPath, request: Request, api_key: ApiKeyHeader = None
 @router.post("/receipts/lookup", summary=f"Look up to {MAX_BATCH} numbers at once (each counts against the rate)",
              response_model=BatchOut,
              responses={200: {"headers": rate_headers(), "content": {"application/json": {"example": BATCH_EXAMPLE}}},
-                        **error_responses(401, 422, 429)})
+                        **error_responses(400, 401, 422, 429)})
 def lookup_batch(request: Request, payload: Annotated[BatchIn, Body(examples=[{"numbers": ["BA27Q2M5XZ4K9FC"]}])],
                  api_key: ApiKeyHeader = None) -> Response:
     svc, client = service(request), client_address(request)

@@ -6,6 +6,8 @@ benchmark (bench/lookup_bench.py) measure against it.
 
 from __future__ import annotations
 
+from enum import Enum
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -16,7 +18,8 @@ from receipt.service.lookup import VERIFY, rate_limited
 from receipt.web.card_schemas import ERROR_EXAMPLES, KeysOut, VerifyIn, VerifyOut, error_responses
 from receipt.web.receipts import client_address, error_response, service
 
-router = APIRouter(prefix="/api/v1", tags=["card-systems"])
+router = APIRouter(prefix="/api/v1")
+TAGS: list[str | Enum] = ["card-systems"]
 
 _VERIFY_OK = {"valid": True, "number": "BA27Q2M5XZ4K9FC", "spec": "shenzhen-ssc",
               "issued_at": "2025-03-14T14:30:12+08:00", "expires_on": "2025-09-10", "expired": False,
@@ -25,11 +28,11 @@ _VERIFY_BAD = {"valid": False, "error": {"code": "QR_BAD_SIGNATURE", "message": 
                                                                                 "QR code was altered or not issued by us"}}
 
 
-@router.post("/verify", summary="Check a receipt's QR payload (signature, fields, key id); no key needed",
+@router.post("/verify", tags=TAGS, summary="Check a receipt's QR payload (signature, fields, key id); no key needed",
              response_model=VerifyOut,
              responses={200: {"content": {"application/json": {"examples": {
                  "valid": {"value": _VERIFY_OK}, "invalid": {"value": _VERIFY_BAD}}}}},
-                 **error_responses(422, 429)})
+                 **error_responses(400, 422, 429)})
 def verify(payload: VerifyIn, request: Request) -> Response:
     svc = service(request)
     decision = svc.limiter.hit(VERIFY, client_address(request))
@@ -48,7 +51,7 @@ def verify(payload: VerifyIn, request: Request) -> Response:
                          "error": None}, headers=decision.headers())
 
 
-@router.get("/keys", summary="Public keys that sign receipts (current first, then retired ones still trusted)",
+@router.get("/keys", tags=TAGS, summary="Public keys that sign receipts (current first, then retired ones still trusted)",
             response_model=KeysOut,
             responses={200: {"content": {"application/json": {"example": {"keys": [{
                 "kid": "mfrggzdf", "alg": "Ed25519", "public_key_pem": "-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC "
