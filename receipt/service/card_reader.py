@@ -4,7 +4,9 @@ The service engine (receipt.service.db) opens every SQLite transaction with BEGI
 which takes the write lock: right for the queue, wrong for lookups, which would then queue
 behind each other. Lookups read through their own engine instead: on SQLite without that hook
 (WAL readers never block), on PostgreSQL in autocommit (no BEGIN/ROLLBACK round trips) and
-without a pre-ping per checkout.
+without a pre-ping per checkout. `RowReader` runs one fixed statement as driver SQL: compiled
+once per dialect, results converted by the columns' own types, so a lookup does not pay
+SQLAlchemy's per-execution compile and typed-result machinery (most of its time otherwise).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event
 
 
 def reader_engine(url: str) -> Engine:
@@ -33,6 +35,27 @@ def reader_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=30, pool_recycle=1800)
+
+
+class RowReader:
+    """`statement` (one bound parameter `name`) on the raw DBAPI cursor, typed like SQLAlchemy would."""
+
+    def __init__(self, engine: Engine, statement: Select[Any], name: str) -> None:
+        self.engine = engine
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = bool(compiled.positiontup)
+        self.name = name
+        self.processors = [col.type.dialect_impl(dialect).result_processor(dialect, None)
+                           for col in statement.selected_columns]
+
+    def rows(self, value: Any) -> list[tuple[Any, ...]]:
+        # exec_driver_sql: no compiling, and the engine's events still see the statement
+        with self.engine.connect() as conn:
+            raw = conn.exec_driver_sql(self.sql, (value,) if self.positional else {self.name: value}).fetchall()
+        procs = self.processors
+        return [tuple(p(v) if p else v for p, v in zip(procs, row, strict=True)) for row in raw]
 
 
 @lru_cache(maxsize=8192)

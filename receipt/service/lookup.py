@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -28,7 +29,7 @@ from receipt.issue.numbers import validate
 from receipt.service.apikeys import KeyCache, KeyRecord
 from receipt.service.audit import AuditLog, mask
 from receipt.service.card_models import ApiKey, ReceiptUse
-from receipt.service.card_reader import photo_facts, reader_engine
+from receipt.service.card_reader import RowReader, photo_facts, reader_engine
 from receipt.service.db import Order, Receipt
 from receipt.service.ratelimit import Decision, Limiter, storage_url_for
 from receipt.service.runtime import Runtime
@@ -70,13 +71,14 @@ class Found:
     uses: list[dict[str, Any]] = field(default_factory=list)
 
 
-_FETCH = (
+_COLUMNS = (
     select(Receipt.id, Receipt.number, Receipt.spec_id, Receipt.issued_at, Receipt.expires_on, Receipt.photo_sha256,
            Order.status, ReceiptUse.purpose, ReceiptUse.created_at, ApiKey.name)
     .select_from(Receipt).join(Order, Order.id == Receipt.order_id)
     .outerjoin(ReceiptUse, ReceiptUse.receipt_id == Receipt.id).outerjoin(ApiKey, ApiKey.id == ReceiptUse.api_key_id)
-    .where(Receipt.number.in_(bindparam("numbers", expanding=True))).order_by(Receipt.id, ReceiptUse.id)
 )
+_FETCH = _COLUMNS.where(Receipt.number.in_(bindparam("numbers", expanding=True))).order_by(Receipt.id, ReceiptUse.id)
+_FETCH_ONE = _COLUMNS.where(Receipt.number == bindparam("number")).order_by(ReceiptUse.id)
 
 
 def rate_limited(decision: Decision) -> CardError:
@@ -95,6 +97,15 @@ class CardService:
     audit: AuditLog
     reader: Engine
     prefixes: frozenset[str]
+    one: RowReader | None = None  # the single-number fetch on the raw cursor (set in __post_init__)
+    _facts: dict[str, tuple[int, int, int | None, int]] = field(default_factory=dict)
+    # Addresses this process saw fail, and when: only they need the failure-budget look-up (one
+    # storage call saved on every good lookup). A prober's requests mostly fail, so every process
+    # learns its address within a request or two even when the budget itself lives in Redis.
+    _failing: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.one = RowReader(self.reader, _FETCH_ONE, "number")
 
     @classmethod
     def create(cls, rt: Runtime) -> CardService:
@@ -120,17 +131,27 @@ class CardService:
         try:
             return self.keys.authenticate(presented, lambda: self.limiter.allows(FAILURES, client))
         except ReceiptError as exc:
-            over = self.limiter.hit(FAILURES, client)
+            over = self._count_failure(client)
             if not over.allowed:
                 raise rate_limited(over) from None  # not audited: a flood must not fill the table
             self.audit.record(key_id=None, action=action, number=number, result=exc.code, status=401, client=client)
             raise CardError(exc.code, exc.message, status=401, headers=over.headers()) from None
 
+    def _count_failure(self, client: str, cost: int = 1) -> Decision:
+        if len(self._failing) > 100_000:
+            self._failing.clear()  # a budget look-up or two more per address, not a leak
+        self._failing[client] = time.monotonic()
+        return self.limiter.hit(FAILURES, client, cost=cost)
+
+    def _may_be_failing(self, client: str) -> bool:
+        seen = self._failing.get(client)
+        return seen is not None and time.monotonic() - seen < self.limiter.limits[FAILURES].get_expiry()
+
     def _failed(self, key: KeyRecord, action: str, number: str, code: str, status: int, client: str,
                 cost: int = 1) -> None:
         self.audit.record(key_id=key.id, action=action, number=number, result=code, status=status, client=client)
         if cost:
-            self.limiter.hit(FAILURES, client, cost=cost)
+            self._count_failure(client, cost)
         log.debug("%s %s by %s from %s: %s", action, mask(number), key.name, client, code)
 
     @staticmethod
@@ -152,7 +173,7 @@ class CardService:
 
     def admit(self, key: KeyRecord, client: str, cost: int, action: str, number: str) -> Decision:
         """The rate step: the address's failure budget (looked at), then the key's rate (consumed)."""
-        if not self.limiter.allows(FAILURES, client):
+        if self._may_be_failing(client) and not self.limiter.allows(FAILURES, client):
             decision = self.limiter.test(FAILURES, client)
         else:
             decision = self.limiter.hit("key", str(key.id), cost=cost, item=self.key_item(key))
@@ -165,8 +186,11 @@ class CardService:
     def fetch(self, numbers: list[str]) -> dict[str, Found]:
         if not numbers:
             return {}  # nothing well formed: the receipts table is not touched
-        with self.reader.connect() as conn:
-            rows = conn.execute(_FETCH, {"numbers": numbers}).all()
+        if len(numbers) == 1 and self.one is not None:
+            rows: Any = self.one.rows(numbers[0])
+        else:
+            with self.reader.connect() as conn:
+                rows = conn.execute(_FETCH, {"numbers": numbers}).all()
         found: dict[str, Found] = {}
         for rid, number, spec_id, issued_at, expires_on, photo, status, purpose, used_at, system in rows:
             item = found.get(number)
@@ -193,10 +217,17 @@ class CardService:
                              detail={"expires_on": found.expires_on.isoformat()})
         return None
 
+    def photo_facts(self, sha256: str) -> tuple[int, int, int | None, int]:
+        facts = self._facts.get(sha256)
+        if facts is None:  # blobs never change: read the header once per photo and process
+            facts = self._facts[sha256] = photo_facts(str(self.rt.blobs.path(sha256)))
+            if len(self._facts) > 100_000:
+                self._facts.clear()
+        return facts
+
     def body(self, found: Found, with_photo: bool = False) -> dict[str, Any]:
         spec = load_all().get(found.spec_id)
-        path = self.rt.blobs.path(found.photo_sha256)
-        width, height, dpi, size = photo_facts(str(path))
+        width, height, dpi, size = self.photo_facts(found.photo_sha256)
         out: dict[str, Any] = {
             "number": found.number, "spec": found.spec_id, "city": spec.city if spec else None,
             "document": spec.document if spec else None, "status": "valid", "issued_at": china_iso(found.issued_at),
@@ -264,5 +295,5 @@ class CardService:
                               client=client)
             results.append({"number": number, "error": error.to_dict()})
         if failures:
-            self.limiter.hit(FAILURES, client, cost=failures)
+            self._count_failure(client, failures)
         return results, decision.headers()
