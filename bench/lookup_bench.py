@@ -249,7 +249,8 @@ def run_config(name: str, workers_list: list[int], args: argparse.Namespace, wor
 
 def report(row: dict[str, object]) -> None:
     ping = row["ping"]["rps"]  # type: ignore[index]
-    print(f"\n{row['config']}, {row['workers']} API process(es):")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\n{row['config']}, {row['workers']} API process(es)  (load average {load} on {os.cpu_count()} cores):")
     for label in ("ping", "health", "lookup", "photo"):
         r = row[label]  # type: ignore[assignment]
         share = f"{100 * r['rps'] / ping:5.1f} % of ping" if label != "ping" else "   (baseline)"  # type: ignore[index]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ class Spec:
     accepted_for: tuple[str, ...] = ()
     accepted_for_source: str = ""
 
-    @property
+    @cached_property
     def serves(self) -> frozenset[str]:
         """The spec ids a card system may see this spec's receipts under: its own and accepted_for."""
         return frozenset((self.id, *self.accepted_for))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,7 +26,7 @@ from sqlalchemy import Engine, bindparam, select
 
 from receipt.errors import ReceiptError
 from receipt.issue.clock import china_iso, china_today
-from receipt.issue.numbers import validate
+from receipt.issue.numbers import check_character, validate
 from receipt.service.apikeys import KeyCache, KeyRecord
 from receipt.service.audit import AuditLog, mask
 from receipt.service.card_models import ApiKey, ReceiptUse
@@ -38,6 +39,7 @@ from receipt.specs import load_all
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100
+_CLEAN = re.compile(r"^[0-9A-Z]{15}$")
 FAILURES = "client-failures"  # limit name: failed lookups and bad keys, per client address
 VERIFY = "verify"  # limit name: POST /api/v1/verify, per client address
 NOT_FOUND = ("RECEIPT_NOT_FOUND", "没有这个相片回执号，或本系统无权查看 / no receipt with this number that this key may see")
@@ -161,6 +163,8 @@ class CardService:
                                  "suggestions": list(check.suggestions)})
 
     def check_number(self, key: KeyRecord, raw: str, client: str, action: str) -> str:
+        if _CLEAN.match(raw) and raw[:3] in self.prefixes and raw[-1] == check_character(raw[:-1]):
+            return raw  # typed cleanly and correct: validate()'s normalising and explaining are not needed
         check = validate(raw, self.prefixes)
         if check.ok:
             return check.number

@@ -69,7 +69,10 @@ def record_use(svc: CardService, key: KeyRecord, raw: str, purpose: str, idempot
     except IntegrityError:  # a concurrent retry won: answer with its use
         existing = _existing(db, key, key_hash)
         assert existing is not None
-        return _replay(existing, found.id, fingerprint, key, found.number), True, decision.headers()
+        body = _replay(existing, found.id, fingerprint, key, found.number)
+        svc.audit.record(key_id=key.id, action="use", number=found.number, result="replayed", status=200,
+                         client=client)
+        return body, True, decision.headers()
     svc.audit.record(key_id=key.id, action="use", number=found.number, result="ok", status=201, client=client)
     return {"number": found.number, "system": key.name, "purpose": purpose, "used_at": china_iso(now)}, False, \
         decision.headers()

@@ -100,7 +100,8 @@ def get_photo(number: NumberPath, request: Request, api_key: ApiKeyHeader = None
         found, headers = svc.photo(key, number, client)
         etag = f'"{found.photo_sha256}"'
         headers = {**headers, "ETag": etag, "Cache-Control": "private, max-age=86400"}
-        if if_none_match and (if_none_match.strip() == "*" or etag in if_none_match.replace("W/", "").split(", ")):
+        tags = {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",")}
+        if "*" in tags or etag in tags:
             return Response(status_code=304, headers=headers)
         data = svc.rt.blobs.get(found.photo_sha256)
     except ReceiptError as exc:
