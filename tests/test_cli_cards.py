@@ -50,13 +50,13 @@ def test_apikey_add_prints_the_key_alone_on_the_last_line(env: Backend, capsys: 
     assert "SPEC_UNKNOWN" in capsys.readouterr().err
 
     log = AuditLog(db)
-    log.record(key_id=record.id, action="lookup", number="BA27Q2M5XZ4K9FC", result="ok", status=200, client="1.2.3.4")
+    log.record(key_id=record.id, action="lookup", number="BA27Q2M5XZ4K9FX", result="ok", status=200, client="1.2.3.4")
     log.flush()
     assert main(["audit", "--key", name, "--since", datetime.now(UTC).date().isoformat()]) == 0
     audit = capsys.readouterr().out
-    assert "BA27Q2M5XZ4K9FC" in audit and "1.2.3.4" in audit and "+08:00" in audit
+    assert "BA27Q2M5XZ4K9FX" in audit and "1.2.3.4" in audit and "+08:00" in audit
     assert main(["audit", "--key", name, "--since", "2999-01-01"]) == 0
-    assert "BA27Q2M5XZ4K9FC" not in capsys.readouterr().out
+    assert "BA27Q2M5XZ4K9FX" not in capsys.readouterr().out
     assert main(["audit", "--key", "no-such-key"]) == 2
     db.dispose()
 

@@ -30,7 +30,7 @@ NUMBER_CHARS = 40
 
 
 def mask(number: str) -> str:
-    """'BA27Q2M5XZ4K9FC' -> '***********K9FC': enough to correlate, not enough to look up."""
+    """'BA27Q2M5XZ4K9FX' -> '***********K9FX': enough to correlate, not enough to look up."""
     text = str(number)
     return "*" * max(0, len(text) - 4) + text[-4:] if len(text) > 4 else "*" * len(text)
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from receipt.service.lookup import MAX_BATCH
 
-_NUMBER = "BA27Q2M5XZ4K9FC"
+_NUMBER = "BA27Q2M5XZ4K9FX"
 RECEIPT_EXAMPLE: dict[str, Any] = {
     "number": _NUMBER, "spec": "shenzhen-ssc", "city": "shenzhen", "document": "ssc", "status": "valid",
     "issued_at": "2025-03-14T14:30:12+08:00", "expires_on": "2025-09-10",
@@ -111,7 +111,7 @@ class BatchOut(BaseModel):
     results: list[ReceiptInfo | BatchError] = Field(description="one per number, in the order given")
 
 
-BATCH_EXAMPLE: dict[str, Any] = {"results": [RECEIPT_EXAMPLE, {"number": "BA27Q2M5XZ4K9FD",
+BATCH_EXAMPLE: dict[str, Any] = {"results": [RECEIPT_EXAMPLE, {"number": "BA27Q2M5XZ4K9FY",
                                                                "error": ERROR_EXAMPLES[400]}]}
 
 

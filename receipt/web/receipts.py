@@ -47,7 +47,7 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="The card system's key (`photo-receipt apikey add`), e.g. pr_live_…")
 ApiKeyHeader = Annotated[str | None, Security(api_key_header)]
 NumberPath = Annotated[str, Path(description="相片回执号 as printed, spaces and hyphens allowed", max_length=64,
-                                 examples=["BA2 7Q2M 5XZ4 K9FC"])]
+                                 examples=["BA2 7Q2M 5XZ4 K9FX"])]
 
 
 def service(request: Request) -> CardService:
@@ -113,7 +113,7 @@ def get_photo(number: NumberPath, request: Request, api_key: ApiKeyHeader = None
              response_model=BatchOut,
              responses={200: {"headers": rate_headers(), "content": {"application/json": {"example": BATCH_EXAMPLE}}},
                         **error_responses(400, 401, 422, 429)})
-def lookup_batch(request: Request, payload: Annotated[BatchIn, Body(examples=[{"numbers": ["BA27Q2M5XZ4K9FC"]}])],
+def lookup_batch(request: Request, payload: Annotated[BatchIn, Body(examples=[{"numbers": ["BA27Q2M5XZ4K9FX"]}])],
                  api_key: ApiKeyHeader = None) -> Response:
     svc, client = service(request), client_address(request)
     try:

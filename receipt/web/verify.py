@@ -21,7 +21,7 @@ from receipt.web.receipts import client_address, error_response, service
 router = APIRouter(prefix="/api/v1")
 TAGS: list[str | Enum] = ["card-systems"]
 
-_VERIFY_OK = {"valid": True, "number": "BA27Q2M5XZ4K9FC", "spec": "shenzhen-ssc",
+_VERIFY_OK = {"valid": True, "number": "BA27Q2M5XZ4K9FX", "spec": "shenzhen-ssc",
               "issued_at": "2025-03-14T14:30:12+08:00", "expires_on": "2025-09-10", "expired": False,
               "kid": "mfrggzdf", "version": "PR2", "error": None}
 _VERIFY_BAD = {"valid": False, "error": {"code": "QR_BAD_SIGNATURE", "message": "the signature does not match: the "
