@@ -76,3 +76,20 @@ def test_settings_pick_the_storage_and_bad_limits_are_named() -> None:
         limiter.hit("undefined", "who")
     with pytest.raises(ReceiptError):
         Limiter("memory://", "leaky-bucket")
+
+
+def test_cached_statistics_save_a_round_trip_but_never_decide(storage: str) -> None:
+    limiter = Limiter(storage, "moving-window", prefix=secrets.token_hex(4))
+    item = limiter.per_window(5, 60)
+    remaining = [limiter.hit("key", "k", item=item, stats_max_age_s=30).remaining for _ in range(5)]
+    assert remaining == [4, 3, 2, 1, 0]  # first read from the storage, then counted down locally
+    refused = limiter.hit("key", "k", item=item, stats_max_age_s=30)
+    assert not refused.allowed and refused.remaining == 0 and "Retry-After" in refused.headers()
+
+
+def test_cached_statistics_do_not_let_another_process_overspend(redis_url: str) -> None:
+    prefix, item = secrets.token_hex(4), Limiter.per_window(5, 60)
+    mine, other = Limiter(redis_url, "moving-window", prefix=prefix), Limiter(redis_url, "moving-window", prefix=prefix)
+    assert [mine.hit("key", "k", item=item, stats_max_age_s=30).remaining for _ in range(2)] == [4, 3]
+    assert other.hit("key", "k", cost=3, item=item).remaining == 0  # another API process spends the rest
+    assert not mine.hit("key", "k", item=item, stats_max_age_s=30).allowed  # the storage decides, not the cache

@@ -39,6 +39,7 @@ from receipt.specs import load_all
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100
+STATS_MAX_AGE_S = 0.25  # a key's RateLimit `remaining` may be this old (the decision itself never is)
 _CLEAN = re.compile(r"^[0-9A-Z]{15}$")
 FAILURES = "client-failures"  # limit name: failed lookups and bad keys, per client address
 VERIFY = "verify"  # limit name: POST /api/v1/verify, per client address
@@ -180,7 +181,8 @@ class CardService:
         if self._may_be_failing(client) and not self.limiter.allows(FAILURES, client):
             decision = self.limiter.test(FAILURES, client)
         else:
-            decision = self.limiter.hit("key", str(key.id), cost=cost, item=self.key_item(key))
+            decision = self.limiter.hit("key", str(key.id), cost=cost, item=self.key_item(key),
+                                        stats_max_age_s=STATS_MAX_AGE_S)
             if decision.allowed:
                 return decision
         self.audit.record(key_id=key.id, action=action, number=number, result="RATE_LIMITED", status=429,
