@@ -18,11 +18,16 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import Engine, Select, create_engine, event
 
+POOL_SIZE = 40  # SQLite: one connection per handler thread at most
+PG_POOL_SIZE = 16  # PostgreSQL: per API process; mind max_connections when running several
+
 
 def reader_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # as many pooled connections as the server has handler threads (anyio's 40): an overflow
+        # connection would be opened and closed again for every request beyond the pool
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=10, max_overflow=30)
+                               pool_size=POOL_SIZE, max_overflow=10)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -34,7 +39,7 @@ def reader_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=30, pool_recycle=1800)
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=PG_POOL_SIZE, max_overflow=8, pool_recycle=1800)
 
 
 class RowReader:
