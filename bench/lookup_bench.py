@@ -143,25 +143,45 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every live process of the server's process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of /proc/PID/stat: process group
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, paths: list[str], key: str | None, duration: float, connections: int, work: Path) -> dict[str, float]:
-    """wrk over `paths` in turn (a Lua script), returns rps, p50, p99 (ms) and non-2xx count."""
+def wrk(url: str, paths: list[str], key: str | None, duration: float, connections: int, work: Path,
+        pgid: int | None = None) -> dict[str, float]:
+    """wrk over `paths` in turn (a Lua script): rps, p50, p99 (ms), non-2xx count, and the server's
+    CPU per request (us; the server processes only, not PostgreSQL, Redis or wrk)."""
     script = work / f"wrk-{secrets.token_hex(3)}.lua"
     headers = f'["X-API-Key"] = "{key}"' if key else ""
     script.write_text("local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
                       "local i = 0\n"
                       "request = function()\n  i = i + 1\n"
                       f"  return wrk.format('GET', paths[(i % #paths) + 1], {{{headers}}})\nend\n")
+    cpu0 = group_cpu_s(pgid) if pgid else 0.0
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, timeout=duration + 30).stdout
+    cpu = group_cpu_s(pgid) - cpu0 if pgid else 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": rps, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]), "non2xx": int(bad.group(1)) if bad else 0}
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]), "non2xx": int(bad.group(1)) if bad else 0,
+            "cpu_us": 1e6 * cpu / done if done else 0.0}
 
 
 def side_channel(url: str, key: str, hidden: list[str], count: int = 400) -> dict[str, float]:
@@ -235,7 +255,8 @@ def run_config(name: str, workers_list: list[int], args: argparse.Namespace, wor
                         ("ping", ["/api/v1/ping"], False), ("health", ["/api/v1/health"], False),
                         ("lookup", [f"/api/v1/receipts/{n}" for n in numbers], True),
                         ("photo", [f"/api/v1/receipts/{n}/photo.jpg" for n in numbers], True)):
-                    row[label] = wrk(url, paths, key if with_key else None, args.duration, args.connections, work)
+                    row[label] = wrk(url, paths, key if with_key else None, args.duration, args.connections, work,
+                                     pgid=proc.pid)
                 row["side_channel_ms"] = side_channel(url, key, hidden)
                 rows.append(row)
                 report(row)
@@ -254,7 +275,8 @@ def report(row: dict[str, object]) -> None:
     for label in ("ping", "health", "lookup", "photo"):
         r = row[label]  # type: ignore[assignment]
         share = f"{100 * r['rps'] / ping:5.1f} % of ping" if label != "ping" else "   (baseline)"  # type: ignore[index]
-        print(f"  {label:<7} {r['rps']:8.0f} req/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  {share}"  # type: ignore[index]
+        print(f"  {label:<7} {r['rps']:8.0f} req/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  "  # type: ignore[index]
+              f"server CPU {r['cpu_us']:5.0f} us/req  {share}"  # type: ignore[index]
               f"{'  NON-2XX: ' + str(r['non2xx']) if r['non2xx'] else ''}")  # type: ignore[index]
     sc = row["side_channel_ms"]
     print(f"  404 median: exists out of scope {sc['out_of_scope']:.2f} ms, does not exist {sc['absent']:.2f} ms")  # type: ignore[index]
