@@ -19,10 +19,14 @@ class ApiKey(Base):
     """A card system's key. Only the SHA-256 of the key is stored; the key is shown once."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_api_key_name"),
+        UniqueConstraint("key_hash", name="uq_api_key_hash"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the whole key
+    name: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the whole key
     key_hint: Mapped[str] = mapped_column(String(16))  # its first characters, to recognise it in a list
     scopes: Mapped[list[str]] = mapped_column(JSONText)  # spec ids this key may see receipts of
     rate_per_s: Mapped[int] = mapped_column(Integer)

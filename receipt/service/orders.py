@@ -648,8 +648,7 @@ def order_view(rt: Runtime, order_id: str, token: str | None) -> dict[str, Any]:
             "updated_at": _iso(order.updated_at), "can_resubmit": order.status == "rejected",
             "attempts": out_attempts, "last_event_id": last_event or 0,
             "receipt": None if receipt is None else {
-                "number": receipt.number, "issued_at": china_iso(receipt.issued_at),  # China time, like the receipt
-                "expires_on": _iso(receipt.expires_on),
+                "number": receipt.number, "issued_at": china_iso(receipt.issued_at), "expires_on": _iso(receipt.expires_on),
                 "spec": receipt.spec_id, "approved_by": "machine" if receipt.approved_by == "machine" else "reviewer",
             },
         }
