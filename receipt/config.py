@@ -17,6 +17,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # bytes accepted before any decoding (intak
 
 SIGNING_KEY_ENV = "RECEIPT_SIGNING_KEY"  # Ed25519 private key, PEM text or a path
 VERIFY_KEY_ENV = "RECEIPT_VERIFY_KEY"  # its public half, PEM text or a path
+KEY_DIR_ENV = "RECEIPT_KEY_DIR"  # the signing key ring (`photo-receipt keys rotate`); default data_dir()/signing_keys
 CJK_FONT_ENV = "RECEIPT_CJK_FONT"  # a TTF/TTC tried before searching the system fonts
 WEB_PLUGINS_ENV = "PHOTO_RECEIPT_WEB_PLUGINS"  # extra `module:function` web plugins; "none" turns them off
 
@@ -59,6 +60,10 @@ def signing_key_setting() -> str | None:
 
 def verify_key_setting() -> str | None:
     return _text(VERIFY_KEY_ENV)
+
+
+def signing_keys_dir() -> Path:
+    return Path(os.environ.get(KEY_DIR_ENV) or data_dir() / "signing_keys")
 
 
 def cjk_font_setting() -> str | None:
@@ -105,6 +110,14 @@ class ServiceSettings:
     review_alert_wait_s: float = 1800.0  # oldest waiting case older than this raises the alert metric
     appeals_per_hour: int = 10  # appeals accepted from one client address per hour
     review_retention_days: int = 365  # decided cases older than this are left out of `review export`
+    # card-system lookup API (receipt.service.cards.lookup, receipt.web.receipts)
+    api_key_cache_s: float = 5.0  # the API key table is cached this long: a revocation takes effect within it
+    rate_limit_storage: str | None = None  # a `limits` storage URL; default: REDIS_URL if set, else memory://
+    rate_strategy: str = "sliding-window-counter"  # or moving-window (exact, O(requests)) / fixed-window
+    rate_key_window_s: int = 5  # a key's --rate N allows N * window requests per moving window (bursts)
+    rate_client_failures: str = "30/minute"  # failed lookups (400/404) and bad keys per client address
+    rate_verify: str = "600/minute"  # POST /api/v1/verify per client address
+    audit_flush_s: float = 1.0  # audit rows are written in batches at least this often
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -153,4 +166,11 @@ ENV_NAMES: dict[str, str] = {
     "review_alert_wait_s": "PHOTO_RECEIPT_REVIEW_ALERT_WAIT_S",
     "appeals_per_hour": "PHOTO_RECEIPT_APPEALS_PER_HOUR",
     "review_retention_days": "PHOTO_RECEIPT_REVIEW_RETENTION_DAYS",
+    "api_key_cache_s": "PHOTO_RECEIPT_API_KEY_CACHE_S",
+    "rate_limit_storage": "RATE_LIMIT_STORAGE_URL",
+    "rate_strategy": "PHOTO_RECEIPT_RATE_STRATEGY",
+    "rate_key_window_s": "PHOTO_RECEIPT_RATE_KEY_WINDOW_S",
+    "rate_client_failures": "PHOTO_RECEIPT_RATE_CLIENT_FAILURES",
+    "rate_verify": "PHOTO_RECEIPT_RATE_VERIFY",
+    "audit_flush_s": "PHOTO_RECEIPT_AUDIT_FLUSH_S",
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,15 @@ class Spec:
     rules: dict[str, RuleThreshold] = field(default_factory=dict)
     source_file: str = ""
     background_choice: str = "contrast"  # "contrast": compose on the allowed colour the clothes stand out from
+    # Other specs whose card systems accept this receipt too (Shenzhen's SSC receipt is also the
+    # ID and residence-permit photo), and where that is written down.
+    accepted_for: tuple[str, ...] = ()
+    accepted_for_source: str = ""
+
+    @cached_property
+    def serves(self) -> frozenset[str]:
+        """The spec ids a card system may see this spec's receipts under: its own and accepted_for."""
+        return frozenset((self.id, *self.accepted_for))
 
     @property
     def title(self) -> str:
@@ -220,6 +229,18 @@ def parse_spec(data: dict[str, Any], file: str, default_rules: dict[str, RuleThr
         accent_colour=r.text("accent_colour", COLOUR_RE),
     )
 
+    accepted_for: tuple[str, ...] = ()
+    accepted_source = ""
+    if "accepted_for" in data:
+        listed = data["accepted_for"]
+        if not isinstance(listed, list) or not all(isinstance(v, str) and SPEC_ID_RE.match(v) for v in listed):
+            raise top.fail("accepted_for", "must be a list of spec ids")
+        if spec_id in listed or len(set(listed)) != len(listed):
+            raise top.fail("accepted_for", "must not list the spec itself or an id twice")
+        accepted_for = tuple(listed)
+        if accepted_for:
+            accepted_source = top.text("accepted_for_source")  # who says this receipt serves them
+
     rules = dict(default_rules)
     if "rules" in data:
         if not isinstance(data["rules"], dict):
@@ -234,7 +255,8 @@ def parse_spec(data: dict[str, Any], file: str, default_rules: dict[str, RuleThr
         number_prefix=top.text("number_prefix", PREFIX_RE),
         photo=photo, geometry=geometry, background_colour=colour.upper(),
         background_allowed=tuple(c.upper() for c in allowed), receipt=receipt, rules=rules,
-        source_file=file, background_choice=choice,
+        source_file=file, background_choice=choice, accepted_for=accepted_for,
+        accepted_for_source=accepted_source,
     )
 
 
@@ -265,6 +287,11 @@ def load_all(directory: Path | None = None) -> dict[str, Spec]:
         specs[spec.id] = spec
     if not specs:
         raise SpecError(f"no spec files in {directory}")
+    for spec in specs.values():
+        unknown = [s for s in spec.accepted_for if s not in specs]
+        if unknown:
+            raise SpecError(f"{spec.source_file}: field 'accepted_for': unknown spec {unknown[0]!r}; "
+                            f"known: {', '.join(sorted(specs))}")
     return specs
 
 

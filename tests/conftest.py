@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 STRICT = os.environ.get("PHOTO_RECEIPT_STRICT") == "1"
-pytest_plugins = ["tests.service_fixtures"]  # backends, workers and photos for the service tests
+pytest_plugins = ["tests.service_fixtures", "tests.card_fixtures"]  # backends, workers, photos; card-system app
 
 
 def require(condition: bool, reason: str) -> None:

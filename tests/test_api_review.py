@@ -295,6 +295,14 @@ def test_audit_sample_revokes_and_the_order_is_issued_again(backend: Backend) ->
         view = wait_order(boss, order_id, token, "issued", timeout=60)
         assert view["receipt"]["number"] != number and len(view["attempts"]) == 2
         assert revocation_of(rt, view["receipt"]["number"]) is None
+        # card systems: the revoked number stays revoked after the order was issued again; the new one serves
+        from receipt.service.cards.apikeys import create_key
+
+        _, key = create_key(rt.db, unique_name("card"), [view["spec"]])
+        card = {"X-API-Key": key}
+        old = boss.get(f"/api/v1/receipts/{number}", headers=card)
+        assert old.status_code == 410 and old.json()["error"]["code"] == "RECEIPT_REVOKED"
+        assert boss.get(f"/api/v1/receipts/{view['receipt']['number']}", headers=card).status_code == 200
 
 
 def test_no_audit_cases_at_zero_share(server: tuple[LiveServer, Any]) -> None:

@@ -10,6 +10,7 @@ from receipt.issue import numbers
 from receipt.issue.numbers import (
     ALPHABET,
     NUMBER_RE,
+    RANDOM_ALPHABET,
     check_character,
     format_for_reading,
     new_receipt_number,
@@ -49,7 +50,10 @@ def test_ten_thousand_numbers_are_distinct_and_use_the_whole_alphabet() -> None:
     generated = [new_receipt_number("BA2") for _ in range(10_000)]
     assert len(set(generated)) == len(generated)
     random_parts = "".join(n[3:14] for n in generated)
-    assert set(random_parts) == set(ALPHABET)  # 110k draws: every character shows up
+    assert set(random_parts) == set(RANDOM_ALPHABET)  # 110k draws: every character shows up
+    assert not set(random_parts) & set("0O1I")  # no look-alikes to read back wrongly
+    assert len(RANDOM_ALPHABET) == 32
+    assert set(n[-1] for n in generated) == set(ALPHABET)  # the check character is plain MOD 37,36
     assert all(checksum_ok(n) for n in generated)
 
 
@@ -193,3 +197,24 @@ def test_all_spec_prefixes_fit_the_number_format() -> None:
     for prefix in PREFIXES:
         assert re.match(r"^[A-Z]{2}[0-9A-Z]$", prefix)
     assert numbers.known_prefixes() == frozenset(PREFIXES)
+
+
+def test_numbers_issued_before_the_look_alike_free_alphabet_still_validate_and_say_so() -> None:
+    body = "BA2" + "10O0I1Q2M3X"
+    old = body + check_character(body)
+    check = validate(old)
+    assert check.ok and "earlier number" in check.message_en and "较早" in check.message_zh
+    assert validate(new_receipt_number("BA2")).message_en == "The receipt number is well formed."
+
+
+def test_a_look_alike_typo_names_the_number_it_probably_was() -> None:
+    body = "BA2" + "7Q2M0XZ4K9F"  # an old-style number with a 0 in its random part, typed as O
+    number = body + check_character(body)
+    check = validate(number.replace("7Q2M0", "7Q2MO"))
+    assert check.code == "NUMBER_CHECK"
+    assert number in check.suggestions
+    assert number in check.message_en and number in check.message_zh
+    plain_typo = new_receipt_number("BA2")
+    wrong = plain_typo[:5] + ("Q" if plain_typo[5] != "Q" else "R") + plain_typo[6:]
+    assert validate(wrong).code == "NUMBER_CHECK"  # no 0/O 1/I in it: nothing to suggest
+    assert all(s[:3] == "BA2" and validate(s).ok for s in validate(wrong).suggestions)

@@ -44,11 +44,11 @@ def make_payload(number: str | None = None, expires_on: date | None = date(2025,
 
 def reencode(payload: str, **changes: object) -> str:
     """The payload with fields changed but the original signature kept."""
-    version, body, sig = payload.split(".")
+    *head, body, sig = payload.split(".")
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     claims.update(changes)
     raw = json.dumps(claims, sort_keys=True, separators=(",", ":")).encode()
-    return f"{version}.{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}.{sig}"
+    return f"{'.'.join(head)}.{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}.{sig}"
 
 
 def test_roundtrip() -> None:
@@ -70,12 +70,12 @@ def test_no_expiry_and_other_timezones() -> None:
     got = verify_payload(payload)
     assert got.expires_on is None and not got.is_expired(date(2099, 1, 1))
     assert got.issued_at == ISSUED.replace(microsecond=0)  # stored as UTC
-    assert '"t":"2025-03-14T06:30:12Z"' in base64.urlsafe_b64decode(payload.split(".")[1] + "==").decode()
+    assert '"t":"2025-03-14T06:30:12Z"' in base64.urlsafe_b64decode(payload.split(".")[2] + "==").decode()
 
 
 def test_payload_is_compact_ascii_and_fits_a_small_qr() -> None:
     _, payload = make_payload()
-    assert payload.isascii() and payload.startswith("PR1.") and len(payload) < 260
+    assert payload.isascii() and payload.startswith("PR2.") and len(payload) < 270
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
     code.add_data(payload)
     code.make(fit=True)

@@ -57,6 +57,11 @@ def _copy_specs(tmp_path: Path) -> Path:
     ('layout = "ssc"', 'layout = "poster"', "receipt.layout"),
     ('width_mm = 26.0', 'width_mm = 30.0', "photo.width_mm"),
     ('title = "(广东·深圳)社会保障卡数字相片采集回执"\n', '', "receipt.title"),
+    ('accepted_for = ["guangdong-id", "guangdong-residence"]', 'accepted_for = ["guangdong-passport"]',
+     "accepted_for"),
+    ('accepted_for = ["guangdong-id", "guangdong-residence"]', 'accepted_for = ["shenzhen-ssc"]', "accepted_for"),
+    ('accepted_for = ["guangdong-id", "guangdong-residence"]', 'accepted_for = "guangdong-id"', "accepted_for"),
+    ('accepted_for_source = ', 'accepted_for_note = ', "accepted_for_source"),
 ])
 def test_broken_spec_names_file_and_field(tmp_path: Path, old: str, new: str, field: str) -> None:
     directory = _copy_specs(tmp_path)
@@ -88,3 +93,16 @@ def test_spec_rule_threshold_override(tmp_path: Path) -> None:
     specs = load_all(directory)
     assert specs["guangdong-id"].threshold("RESOLUTION").pass_at == 0.95
     assert specs["shenzhen-ssc"].threshold("RESOLUTION").pass_at != 0.95
+
+
+def test_which_documents_a_receipt_serves() -> None:
+    specs = load_all()
+    shenzhen = specs["shenzhen-ssc"]
+    assert shenzhen.accepted_for == ("guangdong-id", "guangdong-residence")
+    assert "photo-specs.md" in shenzhen.accepted_for_source
+    assert shenzhen.serves == {"shenzhen-ssc", "guangdong-id", "guangdong-residence"}
+    # "深圳拍的社保回执在东莞不可以用": nothing makes a Shenzhen receipt serve Dongguan, nor the reverse
+    assert "dongguan-ssc" not in shenzhen.serves and specs["dongguan-ssc"].serves == {"dongguan-ssc"}
+    for spec in specs.values():
+        assert all(other in specs for other in spec.accepted_for)
+        assert bool(spec.accepted_for) == bool(spec.accepted_for_source)

@@ -5,6 +5,7 @@
 - receipt.cli.eval: eval, derive
 - receipt.cli.service: serve, worker, migrate, sweep, retry-order
 - receipt.cli.review: reviewer add|list|disable, review export
+- receipt.cli.cards: apikey, audit, keys (card-system lookup API)
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from receipt.cli import demo, photo, review, service
+from receipt.cli import cards, demo, photo, review, service
 from receipt.cli import eval as eval_commands
 from receipt.errors import ReceiptError
 
 log = logging.getLogger(__name__)
 
-COMMAND_GROUPS = (photo, demo, eval_commands, service, review)
+COMMAND_GROUPS = (photo, demo, eval_commands, service, review, cards)
 
 
 def build_parser() -> argparse.ArgumentParser:

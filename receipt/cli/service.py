@@ -24,6 +24,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mode = f"RQ at {settings.redis_url}" if settings.redis_url else "in-process (no REDIS_URL)"
     print(f"photo receipt service on http://{args.host}:{args.port}/  (API docs /docs; jobs: {mode})",
           file=sys.stderr)
+    if args.workers > 1:  # several processes need an import string; see receipt.web.asgi for what stays per process
+        if not (settings.redis_url or settings.rate_limit_storage):
+            print("note: without REDIS_URL each process counts rate limits and runs jobs on its own", file=sys.stderr)
+        uvicorn.run("receipt.web.asgi:app_from_env", factory=True, workers=args.workers, host=args.host,
+                    port=args.port, log_level=args.log_level, proxy_headers=args.proxy_headers,
+                    timeout_graceful_shutdown=10)
+        return 0
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
                 proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10)
     return 0
@@ -83,6 +90,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--log-level", default="info")
     p.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy")
+    p.add_argument("--workers", type=int, default=1, help="API processes (uvicorn workers), default 1")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a queue worker (same as python worker.py; needs REDIS_URL)")

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from receipt.issue.clock import china_date
 from receipt.issue.numbers import new_receipt_number
 from receipt.issue.pdf import render_receipt_pdf
 from receipt.issue.signing import sign_receipt
@@ -30,7 +31,8 @@ class IssuedReceipt(ReceiptFacts):
 
 
 def expiry_for(spec: Spec, issued_at: datetime) -> date | None:
-    return None if spec.validity_days == 0 else (issued_at + timedelta(days=spec.validity_days)).date()
+    """The last valid day, counted in China time: the day of issue there plus validity_days."""
+    return None if spec.validity_days == 0 else china_date(issued_at) + timedelta(days=spec.validity_days)
 
 
 def issue_receipt(spec: Spec, photo_jpeg: bytes, *, number: str | None = None,

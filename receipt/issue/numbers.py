@@ -2,16 +2,18 @@
 
 Format, 15 characters, ``^[A-Z]{2}[0-9A-Z][0-9A-Z]{12}$``::
 
-    BA2  7Q2M1XZ4K9F  C
-    |    |            +-- check character, ISO 7064 MOD 37,36 over the first 14
-    |    +-- 11 random characters from 0-9A-Z (``secrets``: not guessable, not sequential;
-    |        redrawn in the rare case a neighbour swap would slip past the check character)
+    BA2  7Q2M5XZ4K9F  C
+    |    |            +-- check character, ISO 7064 MOD 37,36 over the first 14 (any of 0-9A-Z)
+    |    +-- 11 random characters from RANDOM_ALPHABET: 2-9 and A-Z without I and O, so
+    |        nobody reading a number back mixes up 0/O or 1/I (``secrets``: not guessable,
+    |        not sequential; redrawn in the rare case a neighbour swap would slip past the
+    |        check character). Numbers issued before used all of 0-9A-Z and stay valid.
     +-- the spec's number_prefix (city letter, series letter, document digit)
 
 Card systems type these numbers by hand, so the check character catches every single
 wrong character, and (see `new_receipt_number`) every swap of two neighbours in the numbers
 we issue, before a lookup is even tried.
-Uniqueness under concurrency is the database's job (unique constraint); here 36**11
+Uniqueness under concurrency is the database's job (unique constraint); here 32**11
 random bodies make collisions rare enough that a retry on conflict is all it needs.
 """
 
@@ -24,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LOOK_ALIKES = {"0": "O", "O": "0", "1": "I", "I": "1"}
+RANDOM_ALPHABET = "".join(ch for ch in ALPHABET if ch not in LOOK_ALIKES)  # 32 characters
 LENGTH = 15
 PREFIX_LENGTH = 3
 RANDOM_LENGTH = LENGTH - PREFIX_LENGTH - 1
@@ -45,6 +49,7 @@ class NumberCheck:
     message_zh: str
     message_en: str
     number: str = ""  # the normalised input
+    suggestions: tuple[str, ...] = ()  # NUMBER_CHECK: valid numbers one 0/O or 1/I swap away
 
     def __bool__(self) -> bool:
         return self.ok
@@ -101,7 +106,7 @@ def new_receipt_number(prefix: str) -> str:
     if not PREFIX_RE.match(prefix):
         raise ValueError(f"number prefix {prefix!r} must match {PREFIX_RE.pattern}")
     while True:
-        body = prefix + "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+        body = prefix + "".join(secrets.choice(RANDOM_ALPHABET) for _ in range(RANDOM_LENGTH))
         number = body + check_character(body)
         if not has_blind_transposition(number, start=PREFIX_LENGTH - 1):
             return number
@@ -122,6 +127,22 @@ def known_prefixes() -> frozenset[str]:
 
 def _fail(code: str, zh: str, en: str, number: str) -> NumberCheck:
     return NumberCheck(False, code, zh, en, number)
+
+
+def look_alike_suggestions(number: str) -> tuple[str, ...]:
+    """Numbers that pass the check character after changing one 0<->O or 1<->I.
+
+    The prefix is fixed per spec, so only the random part and the check character are tried.
+    One wrong character always breaks the check, so a single candidate is very likely what
+    the receipt says; it is pure arithmetic and says nothing about which numbers exist."""
+    found = []
+    for i in range(PREFIX_LENGTH, len(number)):
+        other = LOOK_ALIKES.get(number[i])
+        if other:
+            candidate = number[:i] + other + number[i + 1:]
+            if candidate[-1] == check_character(candidate[:-1]):
+                found.append(candidate)
+    return tuple(found)
 
 
 def validate(number: str, prefixes: Iterable[str] | None = None) -> NumberCheck:
@@ -167,11 +188,22 @@ def validate(number: str, prefixes: Iterable[str] | None = None) -> NumberCheck:
 
     expected = check_character(n[:-1])
     if n[-1] != expected:
-        return _fail("NUMBER_CHECK",
-                     "相片回执号校验位不符，很可能输错了一位或颠倒了相邻两位（注意区分0和O、1和I），"
-                     "请逐位核对。",
-                     "The check character does not match: most likely a typing mistake (one wrong "
-                     "character, or two neighbours swapped; mind 0/O and 1/I). Please compare it "
-                     "character by character.", n)
+        suggestions = look_alike_suggestions(n)
+        hint_zh = hint_en = ""
+        if suggestions:
+            hint_zh = f"把0和O或1和I对调后，{'、'.join(suggestions)} 是有效的号码，请与回执核对。"
+            hint_en = (f" Swapping a 0/O or 1/I gives {', '.join(suggestions)}, which "
+                       f"{'is' if len(suggestions) == 1 else 'are'} well formed; compare with the receipt.")
+        return NumberCheck(False, "NUMBER_CHECK",
+                           "相片回执号校验位不符，很可能输错了一位或颠倒了相邻两位（注意区分0和O、1和I），"
+                           "请逐位核对。" + hint_zh,
+                           "The check character does not match: most likely a typing mistake (one wrong "
+                           "character, or two neighbours swapped; mind 0/O and 1/I). Please compare it "
+                           "character by character." + hint_en, n, suggestions)
 
+    if any(ch in LOOK_ALIKES for ch in n[PREFIX_LENGTH:-1]):
+        # Issued before the look-alike-free alphabet: still valid, and worth saying why it has them.
+        return NumberCheck(True, None, "相片回执号格式正确（较早签发的号码，可能含有数字0、1或字母O、I）。",
+                           "The receipt number is well formed (an earlier number: it may contain the digits "
+                           "0 and 1 and the letters O and I).", n)
     return NumberCheck(True, None, "相片回执号格式正确。", "The receipt number is well formed.", n)

@@ -1,22 +1,23 @@
 """Signed QR payloads: anyone holding the public key can check a receipt offline.
 
-Payload (ASCII, ~240 characters, a version-10-ish QR at level M)::
+Payload (ASCII, ~250 characters, a version-10-ish QR at level M)::
 
-    PR1.<base64url(canonical JSON)>.<base64url(Ed25519 signature)>
+    PR2.<kid>.<base64url(canonical JSON)>.<base64url(Ed25519 signature)>
 
-The signature covers the bytes ``PR1.<base64url(JSON)>`` (version tag included, so a
-payload can never be re-read under another version's rules). The JSON is canonical
-(sorted keys, no spaces, ASCII) and holds:
+The signature covers everything before the last dot (version tag and key id included, so a
+payload can never be re-read under another version's rules or another key). ``kid`` names
+the signing key (see receipt.issue.keyring), so a verifier picks the key without trying
+them all; the key ring and ``GET /api/v1/keys`` publish every key still trusted. The JSON is
+canonical (sorted keys, no spaces, ASCII) and holds:
 
     n  receipt number          s  spec id
     t  issued at, ISO 8601 UTC to the second ("2025-01-31T08:15:00Z")
-    e  expiry date "YYYY-MM-DD", or null for no expiry
+    e  expiry date "YYYY-MM-DD" (China time), or null for no expiry
     h  first 16 hex characters of sha256(issued photo JPEG)
 
-Keys come from configuration: ``RECEIPT_SIGNING_KEY`` (a PEM private key, or a path to
-one) and optionally ``RECEIPT_VERIFY_KEY`` (a PEM public key or path) for verifiers that
-hold no private key. Without ``RECEIPT_SIGNING_KEY`` a development key is generated once in
-``data_dir()/signing_key.pem``; never commit a key.
+``PR1.<data>.<signature>`` (no kid, issued before key rotation existed) still verifies,
+against every key of the ring. Where keys come from: receipt.issue.keyring (configured
+``RECEIPT_SIGNING_KEY``, the ring, or a development key; never commit a key).
 """
 
 from __future__ import annotations
@@ -38,14 +39,24 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from receipt.config import SIGNING_KEY_ENV, VERIFY_KEY_ENV, data_dir, signing_key_setting, verify_key_setting
+from receipt.config import (
+    SIGNING_KEY_ENV,
+    VERIFY_KEY_ENV,
+    data_dir,
+    signing_key_setting,
+    signing_keys_dir,
+    verify_key_setting,
+)
 from receipt.errors import ReceiptError
-from receipt.issue import numbers
+from receipt.issue import keyring, numbers
+from receipt.issue.clock import china_today
+from receipt.issue.keyring import RingKey, key_id
 from receipt.specs import load_all
 
 log = logging.getLogger(__name__)
 
-VERSION = "PR1"
+VERSION = "PR2"  # what new receipts carry
+VERSIONS = ("PR1", "PR2")  # what still verifies
 DEV_KEY_FILE = "signing_key.pem"
 HASH_CHARS = 16
 MAX_PAYLOAD = 1024  # far above a real payload; refuses junk before any decoding work
@@ -54,6 +65,7 @@ _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _HASH_RE = re.compile(r"^[0-9a-f]{16}$")
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KID_RE = re.compile(r"^[a-z2-7]{8}$")
 _FIELDS = frozenset("nsteh")
 
 
@@ -66,12 +78,15 @@ class VerifiedReceipt:
     issued_at: datetime  # UTC, aware
     expires_on: date | None  # None = no expiry
     photo_hash: str  # first 16 hex chars of sha256(photo JPEG)
+    kid: str | None = None  # the key that signed it
+    version: str = VERSION
 
     def matches_photo(self, photo_jpeg: bytes) -> bool:
         return photo_digest(photo_jpeg)[:HASH_CHARS] == self.photo_hash
 
     def is_expired(self, today: date | None = None) -> bool:
-        today = today or datetime.now(UTC).date()
+        """Valid through its expiry day, in China time."""
+        today = today or china_today()
         return self.expires_on is not None and today > self.expires_on
 
 
@@ -153,27 +168,79 @@ def _dev_key_pem() -> bytes:
     return path.read_bytes()
 
 
-def _private_key() -> Ed25519PrivateKey:
+def _configured_private() -> Ed25519PrivateKey | None:
     setting = signing_key_setting()
+    return _load_private(_pem_from_setting(setting, SIGNING_KEY_ENV), SIGNING_KEY_ENV) if setting else None
+
+
+def _ring() -> tuple[str | None, list[RingKey]]:
+    directory = signing_keys_dir()
+    return _read_ring_cached(str(directory), keyring.manifest_stamp(directory))
+
+
+@lru_cache(maxsize=8)
+def _read_ring_cached(directory: str, stamp: tuple[int, int] | None) -> tuple[str | None, list[RingKey]]:
+    return keyring.read_ring(Path(directory)) if stamp else (None, [])
+
+
+def signing_key() -> RingKey:
+    """The key new receipts are signed with: configured, else the ring's current, else the development key."""
+    configured = _configured_private()
+    if configured is not None:
+        return RingKey(key_id(configured.public_key()), configured.public_key(), configured, None, None, "configured")
+    current, keys = _ring()
+    for key in keys:
+        if key.kid == current:
+            return key
+    if keys:
+        raise ReceiptError("KEY_RING_INVALID", f"{signing_keys_dir()}: the current key {current} is not in the ring",
+                           status=500)
+    dev = _load_private(_dev_key_pem(), str(data_dir() / DEV_KEY_FILE))
+    return RingKey(key_id(dev.public_key()), dev.public_key(), dev, None, None, "development")
+
+
+def _private_key() -> Ed25519PrivateKey:
+    key = signing_key().private
+    assert key is not None
+    return key
+
+
+def verification_keys() -> list[RingKey]:
+    """Every key a payload may be signed with: the current or verify-only key first, then the ring."""
+    setting = verify_key_setting()
     if setting:
-        return _load_private(_pem_from_setting(setting, SIGNING_KEY_ENV), SIGNING_KEY_ENV)
-    return _load_private(_dev_key_pem(), str(data_dir() / DEV_KEY_FILE))
+        public = _load_public(_pem_from_setting(setting, VERIFY_KEY_ENV), VERIFY_KEY_ENV)
+        first = RingKey(key_id(public), public, None, None, None, "verify-only")
+    else:
+        first = signing_key()
+    out = [first]
+    for key in reversed(_ring()[1]):  # newest first: most payloads are recent
+        if key.kid != first.kid:
+            out.append(key)
+    return out
+
+
+def rotate_signing_key() -> RingKey:
+    """`photo-receipt keys rotate`: a new current key in the ring; the old ones keep verifying."""
+    if signing_key_setting():
+        raise ReceiptError("KEY_CONFIGURED", f"{SIGNING_KEY_ENV} is set, so the signing key comes from configuration; "
+                                             f"unset it to sign with the key ring in {signing_keys_dir()}", status=409)
+    seed = None
+    if not _ring()[1] and (data_dir() / DEV_KEY_FILE).exists():
+        seed = _load_private(_dev_key_pem(), str(data_dir() / DEV_KEY_FILE))
+    return keyring.rotate(signing_keys_dir(), seed)
 
 
 def _public_key(public_key_pem: str | bytes | None = None) -> Ed25519PublicKey:
     if public_key_pem is not None:
         pem = public_key_pem.encode("ascii") if isinstance(public_key_pem, str) else public_key_pem
         return _load_public(pem, "public_key_pem argument")
-    setting = verify_key_setting()
-    if setting:
-        return _load_public(_pem_from_setting(setting, VERIFY_KEY_ENV), VERIFY_KEY_ENV)
-    return _private_key().public_key()
+    return verification_keys()[0].public
 
 
 def public_key_pem() -> str:
     """The verification key (SubjectPublicKeyInfo PEM) matching the configured signing key."""
-    return _private_key().public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    return signing_key().public_key_pem
 
 
 # ---------------------------------------------------------------- payloads
@@ -227,8 +294,32 @@ def sign_receipt(number: str, spec_id: str, issued_at: datetime, expires_on: dat
         "h": digest[:HASH_CHARS],
     }
     body = json.dumps(claims, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    signed = f"{VERSION}.{_b64encode(body)}"
-    return f"{signed}.{_b64encode(_private_key().sign(signed.encode('ascii')))}"
+    key = signing_key()
+    assert key.private is not None
+    signed = f"{VERSION}.{key.kid}.{_b64encode(body)}"
+    return f"{signed}.{_b64encode(key.private.sign(signed.encode('ascii')))}"
+
+
+def _authenticate(parts: list[str], signature: bytes, public_key_pem: str | bytes | None) -> str | None:
+    """Check the signature; returns the kid of the key that made it (None: an explicit key was given)."""
+    signed = ".".join(parts[:-1]).encode("ascii")
+    if public_key_pem is not None:
+        candidates: list[tuple[str | None, Ed25519PublicKey]] = [(None, _public_key(public_key_pem))]
+    elif parts[0] == "PR2":
+        candidates = [(k.kid, k.public) for k in verification_keys() if k.kid == parts[1]]
+        if not candidates:
+            raise ReceiptError("QR_BAD_SIGNATURE", f"signed with key {parts[1]}, which is not one of ours "
+                                                   "(see GET /api/v1/keys)")
+    else:  # PR1 carries no kid: any key of the ring may have signed it
+        candidates = [(k.kid, k.public) for k in verification_keys()]
+    for kid, public in candidates:
+        try:
+            public.verify(signature, signed)
+            return kid
+        except InvalidSignature:
+            continue
+    raise ReceiptError("QR_BAD_SIGNATURE",
+                       "the signature does not match: the QR code was altered or not issued by us")
 
 
 def verify_payload(payload: str, public_key_pem: str | bytes | None = None) -> VerifiedReceipt:
@@ -243,20 +334,17 @@ def verify_payload(payload: str, public_key_pem: str | bytes | None = None) -> V
     if not text or len(text) > MAX_PAYLOAD or not text.isascii():
         raise ReceiptError("QR_MALFORMED", "not a receipt QR code")
     parts = text.split(".")
-    if len(parts) != 3 or parts[0] != VERSION:
-        raise ReceiptError("QR_MALFORMED", f"not a receipt QR code (expected {VERSION}.<data>.<signature>)")
-    body = _b64decode(parts[1], "data part")
-    signature = _b64decode(parts[2], "signature")
+    if not ((parts[0] == "PR1" and len(parts) == 3) or (parts[0] == "PR2" and len(parts) == 4)):
+        raise ReceiptError("QR_MALFORMED", f"not a receipt QR code (expected {VERSION}.<kid>.<data>.<signature>)")
+    if parts[0] == "PR2" and not _KID_RE.match(parts[1]):
+        raise ReceiptError("QR_MALFORMED", "the key id is malformed")
+    body = _b64decode(parts[-2], "data part")
+    signature = _b64decode(parts[-1], "signature")
     if len(signature) != 64:
         raise ReceiptError("QR_MALFORMED", "the signature has the wrong length")
 
     # Authenticate before reading anything the payload claims.
-    try:
-        _public_key(public_key_pem).verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
-    except InvalidSignature:
-        raise ReceiptError("QR_BAD_SIGNATURE",
-                           "the signature does not match: the QR code was altered or not issued by us"
-                           ) from None
+    kid = _authenticate(parts, signature, public_key_pem)
 
     try:
         claims = json.loads(body)
@@ -285,4 +373,5 @@ def verify_payload(payload: str, public_key_pem: str | bytes | None = None) -> V
     if spec.number_prefix != n[:3]:
         raise ReceiptError("QR_NUMBER_INVALID",
                            f"receipt number {n} does not belong to spec {s} (prefix {spec.number_prefix})")
-    return VerifiedReceipt(number=n, spec_id=s, issued_at=issued_at, expires_on=expires_on, photo_hash=h)
+    return VerifiedReceipt(number=n, spec_id=s, issued_at=issued_at, expires_on=expires_on, photo_hash=h,
+                           kid=kid if kid is not None else (parts[1] if parts[0] == "PR2" else None), version=parts[0])

@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI; OpenAPI at /docs): the app factory. Routes live in one module per resource.
 
 - receipt.web.orders: upload, status, resubmission, events; receipt.web.files: downloads;
-  receipt.web.review: the reviewer API and the applicant's appeal;
+  receipt.web.review: the reviewer API and the applicant's appeal; receipt.web.receipts: the
+  card-system lookup; receipt.web.verify: QR verification and public keys for anyone;
   receipt.web.specs, receipt.web.health; receipt.web.plugins: the web screens (review_ui).
 """
 
@@ -23,14 +24,15 @@ from receipt.photo.vision import warm_up
 from receipt.service.jobs import start_runtime
 from receipt.service.runtime import is_current, set_runtime
 from receipt.service.sweeper import Sweeper
-from receipt.web import files, health, orders, review, specs
+from receipt.web import files, health, orders, receipts, review, specs, verify
 from receipt.web.common import error_response
 from receipt.web.docs import mount_docs
 from receipt.web.plugins import load_plugins
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (specs.router, health.router, orders.router, files.router, review.router)
+ROUTERS = (specs.router, health.router, orders.router, files.router, review.router,
+           receipts.router, verify.router)
 
 
 def create_app(settings: ServiceSettings | None = None, *, background: bool = True, plugins: bool = True) -> FastAPI:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from receipt.issue.clock import china_iso
 from receipt.service.db import (
     AnalysisResult,
     Attempt,
@@ -63,7 +64,7 @@ def order_view(rt: Runtime, order_id: str, token: str | None) -> dict[str, Any]:
             "updated_at": _iso(order.updated_at), "can_resubmit": order.status in RESUBMITTABLE,
             "attempts": out_attempts, "last_event_id": last_event or 0,
             "receipt": None if receipt is None or order.status != "issued" else {  # a revoked one is void
-                "number": receipt.number, "issued_at": _iso(receipt.issued_at), "expires_on": _iso(receipt.expires_on),
+                "number": receipt.number, "issued_at": china_iso(receipt.issued_at), "expires_on": _iso(receipt.expires_on),
                 "spec": receipt.spec_id, "approved_by": "machine" if receipt.approved_by == "machine" else "reviewer",
             },
         }
