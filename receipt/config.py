@@ -117,6 +117,11 @@ class ServiceSettings:
     rate_key_window_s: int = 5  # a key's --rate N allows N * window requests per moving window (bursts)
     rate_client_failures: str = "30/minute"  # failed lookups (400/404) and bad keys per client address
     rate_verify: str = "600/minute"  # POST /api/v1/verify per client address
+    # the applicant API, per client address (receipt.web.limits); partners on the allow-list are not counted
+    rate_uploads: str = "30/hour"  # new orders
+    rate_resubmissions: str = "30/hour"  # free resubmissions
+    rate_order_failures: str = "20/minute"  # order requests answered 401 / 404 (wrong or missing token)
+    rate_allow: str = ""  # comma-separated addresses or networks (a photo studio), e.g. "10.0.0.0/8,203.0.113.7"
     audit_flush_s: float = 1.0  # audit rows are written in batches at least this often
 
     @classmethod
@@ -172,5 +177,9 @@ ENV_NAMES: dict[str, str] = {
     "rate_key_window_s": "PHOTO_RECEIPT_RATE_KEY_WINDOW_S",
     "rate_client_failures": "PHOTO_RECEIPT_RATE_CLIENT_FAILURES",
     "rate_verify": "PHOTO_RECEIPT_RATE_VERIFY",
+    "rate_uploads": "PHOTO_RECEIPT_RATE_UPLOADS",
+    "rate_resubmissions": "PHOTO_RECEIPT_RATE_RESUBMISSIONS",
+    "rate_order_failures": "PHOTO_RECEIPT_RATE_ORDER_FAILURES",
+    "rate_allow": "PHOTO_RECEIPT_RATE_ALLOW",
     "audit_flush_s": "PHOTO_RECEIPT_AUDIT_FLUSH_S",
 }

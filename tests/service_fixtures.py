@@ -46,6 +46,9 @@ FAST = {  # sweeps, leases and back-offs short enough for tests
     "PHOTO_RECEIPT_SWEEP_S": "0.3", "PHOTO_RECEIPT_LEASE_S": "30", "PHOTO_RECEIPT_REQUEUE_S": "2",
     "PHOTO_RECEIPT_RETRY_BASE_S": "0.2", "PHOTO_RECEIPT_MAX_TRIES": "3",
 }
+# The service tests upload far more than one address may; tests/test_web_limits.py tests the limits.
+GENEROUS_LIMITS = {"PHOTO_RECEIPT_RATE_UPLOADS": "100000/hour", "PHOTO_RECEIPT_RATE_RESUBMISSIONS": "100000/hour",
+                   "PHOTO_RECEIPT_RATE_ORDER_FAILURES": "100000/minute"}
 
 
 # --- photos -------------------------------------------------------------------------------------
@@ -155,7 +158,8 @@ class Backend:
         """Environment for a subprocess (worker.py) or for ServiceSettings.from_env."""
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WEBHOOK_URL", "DATABASE_URL")}
         env.update({"DATABASE_URL": self.database_url, "STORAGE_DIR": str(self.root / "blobs"),
-                    "PHOTO_RECEIPT_HOME": str(self.root / "home"), "PYTHONUNBUFFERED": "1", **FAST, **self.env_extra})
+                    "PHOTO_RECEIPT_HOME": str(self.root / "home"), "PYTHONUNBUFFERED": "1", **FAST, **GENEROUS_LIMITS,
+                    **self.env_extra})
         for key, value in overrides.items():
             if value is None:
                 env.pop(key, None)
@@ -172,7 +176,9 @@ class Backend:
             storage_url=self.env_extra.get("STORAGE_URL"),
             sweep_interval_s=float(FAST["PHOTO_RECEIPT_SWEEP_S"]), lease_s=float(FAST["PHOTO_RECEIPT_LEASE_S"]),
             requeue_after_s=float(FAST["PHOTO_RECEIPT_REQUEUE_S"]), retry_base_s=float(FAST["PHOTO_RECEIPT_RETRY_BASE_S"]),
-            max_tries=int(FAST["PHOTO_RECEIPT_MAX_TRIES"]))
+            max_tries=int(FAST["PHOTO_RECEIPT_MAX_TRIES"]), rate_uploads=GENEROUS_LIMITS["PHOTO_RECEIPT_RATE_UPLOADS"],
+            rate_resubmissions=GENEROUS_LIMITS["PHOTO_RECEIPT_RATE_RESUBMISSIONS"],
+            rate_order_failures=GENEROUS_LIMITS["PHOTO_RECEIPT_RATE_ORDER_FAILURES"])
         return settings.with_(**overrides)
 
 

@@ -27,6 +27,7 @@ from receipt.service.sweeper import Sweeper
 from receipt.web import files, health, orders, receipts, review, specs, verify
 from receipt.web.common import error_response
 from receipt.web.docs import mount_docs
+from receipt.web.limits import ApplicantRateLimits, make_limiter, parse_allow_list
 from receipt.web.plugins import load_plugins
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = start_runtime(settings)
         app.state.rt = rt
+        app.state.limiter = make_limiter(rt.settings)
+        app.state.rate_allow = parse_allow_list(rt.settings.rate_allow)
         if rt.dispatcher.exact:  # in-process jobs: load the models now, not on the first upload
             threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         sweeper = Sweeper(rt) if background else None
@@ -85,6 +88,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
     for router in ROUTERS:
         app.include_router(router)
     mount_docs(app)  # /docs and /redoc from local assets (offline intranets)
+    app.add_middleware(ApplicantRateLimits)  # uploads, resubmissions, token guessing, per client address
     if plugins:
         app.state.plugins = load_plugins(app)
     return app
