@@ -82,7 +82,7 @@ def test_status_events_are_signed_and_retried(backend: Backend, receiver: Receiv
             with rt.db.session() as session:
                 return [d.tries for d in session.scalars(select(WebhookDelivery)).all() if d.state == "delivered"]
         # the receiver has the body a moment before the sweeper marks its row delivered
-        wait_for(lambda: len(delivered_tries()) == 3, 10, what="three deliveries recorded")
+        wait_for(lambda: 2 in delivered_tries(), 10, what="the redelivered event recorded")
         assert max(delivered_tries()) == 2
 
 
