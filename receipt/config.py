@@ -60,6 +60,18 @@ def cjk_font_setting() -> str | None:
     return _text(CJK_FONT_ENV)
 
 
+DECODE_BUDGET_BYTES = 120_000_000  # pixels × bytes per pixel one full decode may hold (16-bit 7999² PNG: 128 MB)
+
+
+def decode_budget_bytes() -> int:
+    return int(os.environ.get("PHOTO_RECEIPT_DECODE_BUDGET", "") or DECODE_BUDGET_BYTES)
+
+
+def decode_slots() -> int:
+    """Full photo decodes one process runs at once (default: one per core)."""
+    return max(1, int(os.environ.get("PHOTO_RECEIPT_DECODE_SLOTS", "") or os.cpu_count() or 1))
+
+
 def web_plugins_setting() -> str:
     return os.environ.get(WEB_PLUGINS_ENV, "").strip()
 

@@ -24,6 +24,7 @@ from receipt.errors import ReceiptError, SpecError
 from receipt.pipeline import process_photo
 from receipt.service.db import Receipt
 from receipt.service.issuing import issue_for_attempt
+from receipt.service.memory import release_memory, tune_allocator
 from receipt.service.orders import (
     Claim,
     Outcome,
@@ -53,6 +54,7 @@ def start_runtime(settings: ServiceSettings | None = None, *, with_jobs: bool = 
     """The one way a process wires its runtime: database, blobs, a dispatcher, installed process-wide.
 
     `with_jobs=False` leaves the dispatcher out (a command that only writes rows for the sweeper)."""
+    tune_allocator()
     rt = Runtime.create(settings)  # migrates the schema if this process starts first
     if with_jobs:
         rt.dispatcher = make_dispatcher(rt)
@@ -115,8 +117,11 @@ def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
     if claim is None:
         log.info("attempt %s: nothing to do (finished, taken or not due)", attempt_id)
         return "skipped"
-    with LeaseKeeper(rt, claim):
-        return _run_claimed(rt, claim)
+    try:
+        with LeaseKeeper(rt, claim):
+            return _run_claimed(rt, claim)
+    finally:
+        release_memory()  # a decoded photo can leave ~100 MB of freed heap behind
 
 
 class LeaseKeeper(threading.Thread):

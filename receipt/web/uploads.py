@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from receipt.errors import ReceiptError
-from receipt.photo.intake import intake_message_zh, load_image
+from receipt.photo.intake import intake_message_zh, probe_image
 from receipt.specs import get_spec, load_all
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries + the text fields, on top of the photo itself
@@ -92,10 +92,12 @@ def too_large(limit: int) -> ReceiptError:
 
 
 def check_image(data: bytes, spec_id: str, limit: int) -> None:
-    """Decode once at upload so a broken or tiny file is refused now, not minutes later."""
+    """Probe the header at upload so a broken, tiny or bomb file is refused now, not minutes later.
+
+    No pixel is decoded here (that is the worker's job, a few at a time): an upload costs its bytes."""
     spec = get_spec(spec_id)
     try:
-        load_image(data, min_size=spec.photo.min_upload_px, max_bytes=limit)
+        probe_image(data, min_size=spec.photo.min_upload_px, max_bytes=limit)
     except ReceiptError as exc:
         zh = intake_message_zh(exc.code)
         raise ReceiptError(exc.code, f"{zh} / {exc.message}", status=_INTAKE_STATUS.get(exc.code, 422)) from None
