@@ -24,8 +24,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mode = f"RQ at {settings.redis_url}" if settings.redis_url else "in-process (no REDIS_URL)"
     print(f"photo receipt service on http://{args.host}:{args.port}/  (API docs /docs; jobs: {mode})",
           file=sys.stderr)
+    from receipt.web.protocol import JSONErrorH11Protocol
+
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10)
+                proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10, http=JSONErrorH11Protocol)
     return 0
 
 

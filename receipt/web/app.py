@@ -71,7 +71,9 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, f"HTTP_{exc.status_code}")
-        return error_response(code, str(exc.detail), exc.status_code)
+        response = error_response(code, str(exc.detail), exc.status_code)
+        response.headers.update(exc.headers or {})  # 405 keeps its Allow header
+        return response
 
     @app.exception_handler(Exception)
     async def _internal_error(_: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from receipt.errors import ReceiptError
 from receipt.service import orders
 from receipt.web.common import bearer, check_order_id, runtime_of
+from receipt.web.schemas import errors
 
 router = APIRouter(tags=["files"])
 
@@ -40,4 +41,6 @@ for kind, media_type, summary in (("receipt.pdf", "application/pdf", "The receip
                                   ("photo.jpg", "image/jpeg", "The spec photo"),
                                   ("annotated.jpg", "image/jpeg", "The photo marked with what is wrong")):
     router.add_api_route(f"/api/v1/orders/{{order_id}}/{kind}", _file_route(kind, media_type), methods=["GET"],
-                         summary=summary, response_class=Response)
+                         summary=summary, response_class=Response,
+                         responses={200: {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}},
+                                    **errors(401, 404, 422)})

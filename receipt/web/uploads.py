@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from receipt.errors import ReceiptError
 from receipt.photo.intake import intake_message_zh, probe_image
@@ -63,10 +63,12 @@ async def read_upload(request: Request, limit: int, max_fields: int) -> tuple[di
         return message  # type: ignore[no-any-return]
 
     capped = Request(request.scope, capped_receive)
+    parser = StrictTextParser(capped.headers, capped.stream(), max_files=1, max_fields=max_fields,
+                              max_part_size=16 * 1024)
     try:
-        form = await capped.form(max_files=1, max_fields=max_fields, max_part_size=16 * 1024)
-    except StarletteHTTPException as exc:
-        raise ReceiptError("BAD_MULTIPART", f"the multipart body is malformed: {exc.detail}", status=400) from None
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise ReceiptError("BAD_MULTIPART", f"the multipart body is malformed: {exc.message}", status=400) from None
     fields: dict[str, str] = {}
     photo: UploadFile | None = None
     for key, value in form.multi_items():
@@ -84,6 +86,18 @@ async def read_upload(request: Request, limit: int, max_fields: int) -> tuple[di
     if not data:
         raise ReceiptError("FILE_EMPTY", "照片文件为空 / the photo file is empty", status=422)
     return fields, data, photo.filename
+
+
+class StrictTextParser(MultiPartParser):
+    """Starlette's multipart parser, but a text field that is not valid UTF-8 keeps U+FFFD marks
+    (which the field checks refuse) instead of being silently re-read as Latin-1 (garbled)."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None and self._charset in ("", "utf-8"):
+            self.items.append((part.field_name, bytes(part.data).decode("utf-8", errors="replace")))
+        else:
+            super().on_part_end()
 
 
 def too_large(limit: int) -> ReceiptError:
