@@ -25,6 +25,7 @@ from receipt.service.sweeper import Sweeper
 from receipt.web import files, health, orders, specs
 from receipt.web.common import error_response
 from receipt.web.plugins import load_plugins
+from receipt.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
         log.exception("internal error")
         return error_response("INTERNAL", "服务器内部错误，请稍后重试 / internal error, please try again later", 500)
 
+    app.add_middleware(SecurityHeaders)  # on every response, errors included
     for router in ROUTERS:
         app.include_router(router)
     if plugins:
