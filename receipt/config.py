@@ -72,6 +72,13 @@ def decode_slots() -> int:
     return max(1, int(os.environ.get("PHOTO_RECEIPT_DECODE_SLOTS", "") or os.cpu_count() or 1))
 
 
+PII_KEYS_ENV = "PHOTO_RECEIPT_PII_KEYS"  # "kid:base64-32-byte-key,..." first encrypts, all decrypt
+
+
+def pii_keys_setting() -> str | None:
+    return _text(PII_KEYS_ENV)
+
+
 def web_plugins_setting() -> str:
     return os.environ.get(WEB_PLUGINS_ENV, "").strip()
 
@@ -97,6 +104,10 @@ class ServiceSettings:
     webhook_secret: str | None = None
     webhook_max_tries: int = 8
     webhook_timeout_s: float = 5.0
+    retention_upload_days: int = 30  # uploads, annotated and unissued spec photos: erased this long after the order ends
+    retention_personal_days: int = 30  # applicant name, ID number, phone, guardian: erased this long after the end
+    retention_issued_max_days: int = 3650  # issued photo + PDF of a spec without expiry (validity_days = 0)
+    purge_interval_s: float = 3600.0  # the sweeper purges at most this often
     test_job_delay_s: float = 0.0  # tests/bench only: hold a claimed job this long (to kill a worker mid-job)
 
     @classmethod
@@ -133,5 +144,9 @@ ENV_NAMES: dict[str, str] = {
     "webhook_secret": "WEBHOOK_SECRET",
     "webhook_max_tries": "WEBHOOK_MAX_TRIES",
     "webhook_timeout_s": "WEBHOOK_TIMEOUT_S",
+    "retention_upload_days": "PHOTO_RECEIPT_RETENTION_UPLOAD_DAYS",
+    "retention_personal_days": "PHOTO_RECEIPT_RETENTION_PERSONAL_DAYS",
+    "retention_issued_max_days": "PHOTO_RECEIPT_RETENTION_ISSUED_MAX_DAYS",
+    "purge_interval_s": "PHOTO_RECEIPT_PURGE_INTERVAL_S",
     "test_job_delay_s": "PHOTO_RECEIPT_TEST_JOB_DELAY_S",
 }

@@ -4,6 +4,7 @@
 - receipt.cli.demo: demo (the main job)
 - receipt.cli.eval: eval, derive
 - receipt.cli.service: serve, worker, migrate, sweep, retry-order
+- receipt.cli.retention: purge, keys rotate-pii
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from receipt.cli import demo, photo, service
+from receipt.cli import demo, photo, retention, service
 from receipt.cli import eval as eval_commands
 from receipt.errors import ReceiptError
 
 log = logging.getLogger(__name__)
 
-COMMAND_GROUPS = (photo, demo, eval_commands, service)
+COMMAND_GROUPS = (photo, demo, eval_commands, service, retention)
 
 
 def build_parser() -> argparse.ArgumentParser:

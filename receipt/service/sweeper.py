@@ -12,6 +12,7 @@ from typing import Any
 
 from receipt.service.orders import clear_enqueued, due_attempts, expire_leases, mark_enqueued
 from receipt.service.queue import QueueUnavailable
+from receipt.service.retention import maybe_purge
 from receipt.service.runtime import Runtime
 from receipt.service.webhooks import deliver_due
 
@@ -40,6 +41,7 @@ def sweep_once(rt: Runtime) -> dict[str, Any]:
                 log.warning("queue unavailable, %s stays queued: %s", attempt_id, exc)
                 break
     stats["webhooks"] = deliver_due(rt)
+    stats["purged"] = bool(maybe_purge(rt))  # retention: at most every purge_interval_s
     return stats
 
 

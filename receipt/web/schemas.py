@@ -130,6 +130,7 @@ _WHAT = {
     401: "no bearer token",
     404: "no such order, or the token does not match (or the file does not exist yet)",
     409: "the order is not in a state that allows this",
+    410: "the file was erased under the retention policy",
     413: "the photo or the body is over the size limit",
     415: "not multipart/form-data, or not a JPEG/PNG/WebP/HEIC photo",
     422: "invalid parameter, field or photo (reason code in the body)",
