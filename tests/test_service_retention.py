@@ -3,7 +3,6 @@ shared blobs kept until the last order lets go; ID numbers encrypted, masked and
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
