@@ -72,6 +72,11 @@ def decode_slots() -> int:
     return max(1, int(os.environ.get("PHOTO_RECEIPT_DECODE_SLOTS", "") or os.cpu_count() or 1))
 
 
+def prometheus_multiproc_dir() -> str | None:
+    """prometheus-client's multiprocess directory (the library reads the same variable itself)."""
+    return _text("PROMETHEUS_MULTIPROC_DIR")
+
+
 PII_KEYS_ENV = "PHOTO_RECEIPT_PII_KEYS"  # "kid:base64-32-byte-key,..." first encrypts, all decrypt
 
 

@@ -25,6 +25,7 @@ from receipt.pipeline import process_photo
 from receipt.service.db import Receipt
 from receipt.service.issuing import issue_for_attempt
 from receipt.service.memory import release_memory, tune_allocator
+from receipt.service.metrics import record_outcome
 from receipt.service.orders import (
     Claim,
     Outcome,
@@ -91,8 +92,11 @@ def _analyse(rt: Runtime, claim: Claim) -> tuple[Outcome, bytes | None]:
         if exc.status >= 500:
             raise
         ms = int((time.perf_counter() - started) * 1000)
+        record_outcome(spec.id, "reject", [{"code": exc.code, "verdict": "fail"}], ms / 1000)
         return Outcome("reject", outcome_from_intake_error(exc), {"error": exc.to_dict()}, duration_ms=ms), None
     photo = result.photo.jpeg if result.photo is not None else None
+    record_outcome(spec.id, result.verdict, [{"code": r.code, "verdict": r.verdict} for r in result.report.problems],
+                   time.perf_counter() - started, result.report.timings_ms)
     outcome = Outcome(
         verdict=result.verdict,
         reasons=[{"code": r.code, "verdict": r.verdict, "message_zh": r.message_zh, "message_en": r.message_en}

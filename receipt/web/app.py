@@ -22,14 +22,14 @@ from receipt.photo.vision import warm_up
 from receipt.service.jobs import start_runtime
 from receipt.service.runtime import is_current, set_runtime
 from receipt.service.sweeper import Sweeper
-from receipt.web import files, health, orders, specs
+from receipt.web import files, health, metrics, orders, specs
 from receipt.web.common import error_response
 from receipt.web.plugins import load_plugins
 from receipt.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (specs.router, health.router, orders.router, files.router)
+ROUTERS = (specs.router, health.router, orders.router, files.router, metrics.router)
 
 
 def create_app(settings: ServiceSettings | None = None, *, background: bool = True, plugins: bool = True) -> FastAPI:

@@ -71,7 +71,7 @@ async def resubmit(order_id: str, request: Request) -> JSONResponse:
     token = bearer(request)
     spec_id = await run_in_threadpool(_order_spec, rt, order_id, token)  # 401/404 before reading the body
     _, data, filename = await read_upload(request, rt.settings.upload_max_bytes, max_fields=3)
-    await run_in_threadpool(check_image, data, spec_id, rt.settings.upload_max_bytes)
+    await run_in_threadpool(check_image, data, spec_id, rt.settings.upload_max_bytes, "resubmission")
     new = await run_in_threadpool(orders.add_attempt, rt, order_id, token, data, upload_name=filename,
                                   idempotency_key=request.headers.get("idempotency-key"))
     if not new.replayed:

@@ -10,6 +10,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from receipt.errors import ReceiptError
 from receipt.photo.intake import intake_message_zh, probe_image
+from receipt.service.metrics import UPLOADS
 from receipt.specs import get_spec, load_all
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries + the text fields, on top of the photo itself
@@ -105,14 +106,16 @@ def too_large(limit: int) -> ReceiptError:
                                             f"{limit / 1048576:.0f} MB limit", status=413)
 
 
-def check_image(data: bytes, spec_id: str, limit: int) -> None:
+def check_image(data: bytes, spec_id: str, limit: int, kind: str = "order") -> None:
     """Probe the header at upload so a broken, tiny or bomb file is refused now, not minutes later.
 
     No pixel is decoded here (that is the worker's job, a few at a time): an upload costs its bytes."""
     spec = get_spec(spec_id)
     try:
         probe_image(data, min_size=spec.photo.min_upload_px, max_bytes=limit)
+        UPLOADS.labels(kind, "accepted").inc()
     except ReceiptError as exc:
+        UPLOADS.labels(kind, exc.code).inc()
         zh = intake_message_zh(exc.code)
         raise ReceiptError(exc.code, f"{zh} / {exc.message}", status=_INTAKE_STATUS.get(exc.code, 422)) from None
 
