@@ -77,6 +77,11 @@ def prometheus_multiproc_dir() -> str | None:
     return _text("PROMETHEUS_MULTIPROC_DIR")
 
 
+def log_json() -> bool:
+    """PHOTO_RECEIPT_LOG_JSON=1: log one JSON object per line (with the request id)."""
+    return os.environ.get("PHOTO_RECEIPT_LOG_JSON", "") in ("1", "true", "yes")
+
+
 PII_KEYS_ENV = "PHOTO_RECEIPT_PII_KEYS"  # "kid:base64-32-byte-key,..." first encrypts, all decrypt
 
 

@@ -35,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from receipt.service.tracing import configure_logging
+
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)  # lines carry the request id
     try:
         return int(args.func(args) or 0)
     except ReceiptError as exc:

@@ -39,6 +39,7 @@ from receipt.service.orders import (
 )
 from receipt.service.queue import Dispatcher, LocalDispatcher, QueueUnavailable, RQDispatcher
 from receipt.service.runtime import Runtime, get_runtime, set_runtime
+from receipt.service.tracing import bound, install_log_context, recall, remember
 from receipt.specs import get_spec
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def start_runtime(settings: ServiceSettings | None = None, *, with_jobs: bool = 
 
     `with_jobs=False` leaves the dispatcher out (a command that only writes rows for the sweeper)."""
     tune_allocator()
+    install_log_context()
     rt = Runtime.create(settings)  # migrates the schema if this process starts first
     if with_jobs:
         rt.dispatcher = make_dispatcher(rt)
@@ -69,6 +71,7 @@ def dispatch(rt: Runtime, attempt_id: int) -> bool:
     if rt.dispatcher is None:
         return False
     mark_enqueued(rt, attempt_id, only_if_due=False)
+    remember(rt, attempt_id)  # the API request's id, for the worker's log lines
     try:
         rt.dispatcher.enqueue(attempt_id)
         return True
@@ -117,6 +120,11 @@ def _number_taken(rt: Runtime, number: str) -> bool:
 def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
     """The queue job. Safe to run any number of times for the same attempt, concurrently too."""
     rt = rt or get_runtime()
+    with bound(recall(rt, attempt_id)):
+        return _process(rt, attempt_id)
+
+
+def _process(rt: Runtime, attempt_id: int) -> str:
     claim = claim_attempt(rt, attempt_id, rt.identity)
     if claim is None:
         log.info("attempt %s: nothing to do (finished, taken or not due)", attempt_id)

@@ -25,6 +25,7 @@ from receipt.service.sweeper import Sweeper
 from receipt.web import files, health, metrics, orders, specs
 from receipt.web.common import error_response
 from receipt.web.plugins import load_plugins
+from receipt.web.requestid import RequestId
 from receipt.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
         return error_response("INTERNAL", "服务器内部错误，请稍后重试 / internal error, please try again later", 500)
 
     app.add_middleware(SecurityHeaders)  # on every response, errors included
+    app.add_middleware(RequestId)  # X-Request-ID in and out; bound for the log lines of the request
     for router in ROUTERS:
         app.include_router(router)
     if plugins:
