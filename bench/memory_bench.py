@@ -132,9 +132,11 @@ def burst(client: httpx.Client, data: bytes, n: int) -> list[tuple[int, str | No
         return list(pool.map(lambda _: upload(client, data), range(n)))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> tuple[bool, dict[str, dict[str, float]]]:
+    """Runs the phases; returns (goals met, {phase: {before, peak, after}}) and prints a line per phase."""
     blobs = files()
     ok = True
+    figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="memory-bench-") as home:
         port = free_port()
         server = start_server(home, port)
@@ -156,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
                     after = rss_mb(pid)
                     statuses = sorted({s for s, _, _ in results})
                     grew = sampler.peak - before
+                    figures[name] = {"before": before, "peak": sampler.peak, "after": after}
                     print(f"{args.parallel} parallel {name:5} ({len(blobs[name]) // 1024} KB, HTTP {statuses}): "
                           f"RSS before {before:.0f} / peak {sampler.peak:.0f} / after {after:.0f} MB "
                           f"(peak +{grew:.0f} MB)")
@@ -175,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(2)
                 soak_end = rss_mb(pid)
                 errors = sum(1 for s, _, _ in results if s >= 500)
+                figures["soak"] = {"before": soak_start, "peak": sampler.peak, "after": soak_end, "start": start,
+                                   "errors": errors, "unsettled": left}
                 print(f"soak {args.count} uploads ({len(accepted)} processed, {left} unsettled, {errors} 5xx): "
                       f"RSS before {soak_start:.0f} / peak {sampler.peak:.0f} / after {soak_end:.0f} MB "
                       f"({(soak_end - soak_start) / soak_start * 100:+.0f} %)")
@@ -186,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 server.kill()
     print("goals met" if ok else "GOAL MISSED")
-    return 0 if ok else 1
+    return ok, figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1000, help="soak uploads")
     parser.add_argument("--process-every", type=int, default=5, help="every n-th soak upload is a processed one")
     parser.add_argument("--max-seconds", type=float, default=900, help="bound on the whole run")
-    return run(parser.parse_args(argv))
+    ok, _ = run(parser.parse_args(argv))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
