@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import BigInteger, String
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from receipt.config import log_json
@@ -36,8 +36,7 @@ class AttemptTrace(Base):
 
     __tablename__ = "attempt_traces"
 
-    attempt_id: Mapped[int] = mapped_column(BigInteger().with_variant(BigInteger, "postgresql"), primary_key=True,
-                                            autoincrement=False)
+    attempt_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     request_id: Mapped[str] = mapped_column(String(64))
 
 
@@ -65,12 +64,18 @@ def remember(rt: Runtime, attempt_id: int) -> None:
                 session.add(AttemptTrace(attempt_id=attempt_id, request_id=request_id))
     except IntegrityError:
         pass  # a concurrent dispatch of the same attempt stored it first
+    except SQLAlchemyError:  # tracing must never cost an upload (e.g. the table not migrated yet)
+        log.warning("attempt %s: request id not stored", attempt_id, exc_info=True)
 
 
 def recall(rt: Runtime, attempt_id: int) -> str | None:
-    with rt.db.session() as session:
-        row = session.get(AttemptTrace, attempt_id)
-        return row.request_id if row else None
+    try:
+        with rt.db.session() as session:
+            row = session.get(AttemptTrace, attempt_id)
+            return row.request_id if row else None
+    except SQLAlchemyError:
+        log.warning("attempt %s: request id not readable", attempt_id, exc_info=True)
+        return None
 
 
 class JsonFormatter(logging.Formatter):
