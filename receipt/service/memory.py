@@ -2,15 +2,19 @@
 
 glibc raises its mmap threshold after the first large free, so later multi-MB image buffers come
 from the heap and stay mapped after they are freed; fixing the threshold keeps big buffers in
-their own mappings (returned at free), and malloc_trim after each job hands back the heap's
-free tail. Elsewhere (musl, macOS) both are no-ops.
+their own mappings (returned at free). A job also leaves reference cycles (mediapipe makes a
+namedtuple type per call) that would hold memory until a rare full collection: after each job a
+gc.collect() (cheap once the long-lived objects are frozen) frees them, and malloc_trim hands
+back the heap's free tail. Off glibc the allocator calls are no-ops.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
+import time
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +26,7 @@ MMAP_THRESHOLD = 1024 * 1024  # buffers from 1 MB up get their own mapping
 
 _libc: ctypes.CDLL | None = None
 _tuned = False
+_frozen = False
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -51,7 +56,17 @@ def tune_allocator() -> bool:
 
 
 def release_memory() -> None:
-    """After a job: return the heap's free memory to the system (cheap: a few ms)."""
+    """After a job: collect the cycles that hold a job's image arrays (they would otherwise wait
+    for a rare full collection: RSS rose ~10 MB a photo), then return free heap to the system."""
+    global _frozen
+    started = time.perf_counter()
+    gc.collect()
+    if not _frozen:
+        # after the first job the models are loaded: park every live object outside the collector,
+        # so each later full collection scans only what a job made (~10 ms instead of ~300 ms)
+        gc.freeze()
+        _frozen = True
     lib = _glibc()
     if lib is not None:
         lib.malloc_trim(0)
+    log.debug("memory released in %.0f ms", (time.perf_counter() - started) * 1000)
