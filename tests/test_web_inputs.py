@@ -153,3 +153,20 @@ def test_malformed_content_length_answers_json(tmp_path: os.PathLike[str], lengt
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+def test_the_file_name_is_a_label_without_control_characters(client: TestClient) -> None:
+    r = client.post("/api/v1/orders", files={"photo": ("ev\u202eil\u200b.jpg", compliant_photo(), "image/jpeg")},
+                    data={"spec": TEST_SPEC, "applicant_name": "张三"})
+    assert r.status_code == 202, r.text
+    from sqlalchemy import select
+
+    from receipt.service.db import Attempt
+
+    rt = client.app.state.rt  # type: ignore[attr-defined]
+    with rt.db.session() as session:
+        name = session.scalar(select(Attempt.upload_name).where(Attempt.order_id == r.json()["order_id"]))
+    assert name == "evil.jpg"
+    from receipt.web.uploads import _safe_filename
+
+    assert _safe_filename("a\x00b\x1b[31m\u2066.png") == "ab[31m.png" and _safe_filename("\u202e") is None

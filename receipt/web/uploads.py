@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from fastapi import Request
@@ -86,7 +87,7 @@ async def read_upload(request: Request, limit: int, max_fields: int) -> tuple[di
         raise too_large(limit)
     if not data:
         raise ReceiptError("FILE_EMPTY", "照片文件为空 / the photo file is empty", status=422)
-    return fields, data, photo.filename
+    return fields, data, _safe_filename(photo.filename)
 
 
 class StrictTextParser(MultiPartParser):
@@ -99,6 +100,14 @@ class StrictTextParser(MultiPartParser):
             self.items.append((part.field_name, bytes(part.data).decode("utf-8", errors="replace")))
         else:
             super().on_part_end()
+
+
+def _safe_filename(name: str | None) -> str | None:
+    """The client's file name is only a label: control and bidi characters are dropped, not refused."""
+    if not name:
+        return None
+    kept = "".join(c for c in name if not unicodedata.category(c).startswith("C") and c != "\ufffd")
+    return kept.strip()[:255] or None
 
 
 def too_large(limit: int) -> ReceiptError:
