@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from receipt.config import PII_KEYS_ENV, data_dir, pii_keys_setting
 from receipt.errors import ReceiptError
-from receipt.service.db import Base, UTCDateTime, utcnow
+from receipt.service.db import Base, Order, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 DEV_RING_FILE = "pii_keys.json"
@@ -144,9 +144,24 @@ def masked_id_number(session: Session, order_id: str) -> str | None:
     return None if row is None else row.id_number_mask
 
 
-def rotate(session: Session, ring: KeyRing, batch: int = 500) -> int:
-    """Re-encrypt every ID number not under the ring's current key; returns how many."""
+def encrypt_legacy(session: Session, ring: KeyRing, batch: int = 500) -> int:
+    """Move plain ID numbers left in orders.id_number (rows from before order_pii) into order_pii."""
     done = 0
+    while True:
+        orders = session.scalars(select(Order).where(Order.id_number.isnot(None)).limit(batch)).all()
+        if not orders:
+            return done
+        for order in orders:
+            if session.get(OrderPII, order.id) is None:
+                store_id_number(session, order.id, order.id_number, ring)
+            order.id_number = None
+        session.flush()
+        done += len(orders)
+
+
+def rotate(session: Session, ring: KeyRing, batch: int = 500) -> int:
+    """Re-encrypt every ID number not under the ring's current key (and encrypt legacy plain ones)."""
+    done = encrypt_legacy(session, ring, batch)
     while True:
         rows = session.scalars(select(OrderPII).where(OrderPII.key_id != ring.current).limit(batch)).all()
         if not rows:
