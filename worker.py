@@ -12,6 +12,7 @@ import logging
 import sys
 
 from receipt.cli.service import add_worker_arguments
+from receipt.service.tracing import configure_logging
 from receipt.service.worker import run_worker
 
 
@@ -20,8 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     add_worker_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)  # lines carry the request id
     return run_worker(burst=args.burst, name=args.name)
 
 

@@ -70,6 +70,35 @@ def cjk_font_setting() -> str | None:
     return _text(CJK_FONT_ENV)
 
 
+DECODE_BUDGET_BYTES = 120_000_000  # pixels × bytes per pixel one full decode may hold (16-bit 7999² PNG: 128 MB)
+
+
+def decode_budget_bytes() -> int:
+    return int(os.environ.get("PHOTO_RECEIPT_DECODE_BUDGET", "") or DECODE_BUDGET_BYTES)
+
+
+def decode_slots() -> int:
+    """Full photo decodes one process runs at once (default: one per core)."""
+    return max(1, int(os.environ.get("PHOTO_RECEIPT_DECODE_SLOTS", "") or os.cpu_count() or 1))
+
+
+def prometheus_multiproc_dir() -> str | None:
+    """prometheus-client's multiprocess directory (the library reads the same variable itself)."""
+    return _text("PROMETHEUS_MULTIPROC_DIR")
+
+
+def log_json() -> bool:
+    """PHOTO_RECEIPT_LOG_JSON=1: log one JSON object per line (with the request id)."""
+    return os.environ.get("PHOTO_RECEIPT_LOG_JSON", "") in ("1", "true", "yes")
+
+
+PII_KEYS_ENV = "PHOTO_RECEIPT_PII_KEYS"  # "kid:base64-32-byte-key,..." first encrypts, all decrypt
+
+
+def pii_keys_setting() -> str | None:
+    return _text(PII_KEYS_ENV)
+
+
 def web_plugins_setting() -> str:
     return os.environ.get(WEB_PLUGINS_ENV, "").strip()
 
@@ -96,6 +125,10 @@ class ServiceSettings:
     webhook_secret: str | None = None
     webhook_max_tries: int = 8
     webhook_timeout_s: float = 5.0
+    retention_upload_days: int = 30  # uploads, annotated and unissued spec photos: erased this long after the order ends
+    retention_personal_days: int = 30  # applicant name, ID number, phone, guardian: erased this long after the end
+    retention_issued_max_days: int = 3650  # issued photo + PDF of a spec without expiry (validity_days = 0)
+    purge_interval_s: float = 3600.0  # the sweeper purges at most this often
     test_job_delay_s: float = 0.0  # tests/bench only: hold a claimed job this long (to kill a worker mid-job)
     # human review (receipt.service.review_*)
     review_undo_s: float = 8.0  # a decision takes effect (receipt, notification) only after this grace window
@@ -158,6 +191,10 @@ ENV_NAMES: dict[str, str] = {
     "webhook_secret": "WEBHOOK_SECRET",
     "webhook_max_tries": "WEBHOOK_MAX_TRIES",
     "webhook_timeout_s": "WEBHOOK_TIMEOUT_S",
+    "retention_upload_days": "PHOTO_RECEIPT_RETENTION_UPLOAD_DAYS",
+    "retention_personal_days": "PHOTO_RECEIPT_RETENTION_PERSONAL_DAYS",
+    "retention_issued_max_days": "PHOTO_RECEIPT_RETENTION_ISSUED_MAX_DAYS",
+    "purge_interval_s": "PHOTO_RECEIPT_PURGE_INTERVAL_S",
     "test_job_delay_s": "PHOTO_RECEIPT_TEST_JOB_DELAY_S",
     "review_undo_s": "PHOTO_RECEIPT_REVIEW_UNDO_S",
     "review_claim_s": "PHOTO_RECEIPT_REVIEW_CLAIM_S",

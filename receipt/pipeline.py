@@ -13,7 +13,7 @@ from receipt.errors import ReceiptError
 from receipt.photo.annotate import annotate
 from receipt.photo.background import BackgroundChoice, choose_background
 from receipt.photo.compose import ComposedPhoto, CropPlan, compose, plan_crop
-from receipt.photo.intake import IntakeImage, load_image, read_photo_file
+from receipt.photo.intake import IntakeImage, decode_slot, load_image, read_photo_file
 from receipt.photo.orientation import Orientation, make_upright
 from receipt.photo.verify import OutputMeasurement, measure_output
 from receipt.photo.vision import Analysis, analyse
@@ -68,7 +68,8 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    intake = load_image(data, min_size=spec.photo.min_upload_px)
+    with decode_slot():  # a full decode can hold ~100 MB: only a few at once per process
+        intake = load_image(data, min_size=spec.photo.min_upload_px)
     timings["decode"] = _ms(t)
     analysis = analyse(intake.rgb)
     timings.update(analysis.timings_ms)

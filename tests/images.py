@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zipfile
@@ -62,3 +63,18 @@ def sixteen_bit_gray_png() -> bytes:
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+@functools.lru_cache(maxsize=4)
+def big_sixteen_bit_png(width: int = 7999, height: int = 7999) -> bytes:
+    """A small file (~130 KB) that decodes to width × height 16-bit gray pixels (2 bytes each).
+
+    One mid-gray value, so it deflates ~1000:1; built row by row, never in memory whole."""
+    packer = zlib.compressobj(9)
+    row = b"\x00" + b"\x80\x00" * width
+    body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from receipt.specs import get_spec
 from receipt.web.app import create_app
 from tests.conftest import SAMPLES
+from tests.images import big_sixteen_bit_png
 from tests.service_fixtures import (
     TEST_SPEC,
     Backend,
@@ -234,6 +235,22 @@ BAD_UPLOADS = [
 def test_malformed_files_are_4xx(client: TestClient, name: str, content: bytes, status: int, code: str) -> None:
     r = upload(client, content)
     assert r.status_code == status and error_code(r) == code, r.text
+
+
+def test_upload_refuses_a_decode_bomb_from_its_header(client: TestClient) -> None:
+    r = upload(client, big_sixteen_bit_png())  # 138 KB, 7999×7999 16-bit: 128 MB if decoded
+    assert r.status_code == 422 and error_code(r) == "IMAGE_BOMB", r.text
+
+
+def test_damage_only_a_decode_finds_is_rejected_by_the_worker_with_its_reason(client: TestClient) -> None:
+    heic = io.BytesIO()
+    Image.open(io.BytesIO(compliant_photo())).save(heic, "HEIF", quality=90)
+    r = upload(client, heic.getvalue()[: len(heic.getvalue()) // 2])  # the header is intact
+    assert r.status_code == 202, r.text
+    view = wait_final(client, r.json()["order_id"], r.json()["token"])
+    assert view["status"] == "rejected", view
+    reasons = view["attempts"][0]["reasons"]
+    assert reasons[0]["code"] in ("FILE_CORRUPT", "FILE_TRUNCATED") and reasons[0]["message_zh"]
 
 
 def test_malformed_requests_are_4xx(client: TestClient) -> None:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from receipt.errors import ReceiptError
-from receipt.photo.intake import load_image
+from receipt.photo import intake
+from receipt.photo.intake import decode_slot, load_image, probe_image
+from tests.conftest import ROOT
 from tests.images import (
+    big_sixteen_bit_png,
     encode,
     exif_rotated_jpeg,
     png_with_declared_size,
@@ -142,3 +149,99 @@ def test_sha256_identifies_the_upload() -> None:
     import hashlib
     assert load_image(data).sha256 == hashlib.sha256(data).hexdigest()
     assert io.BytesIO(data).getbuffer().nbytes == load_image(data).byte_size
+
+
+# --- the header probe the API runs at upload: same refusals, no pixel decoded ---------------------
+
+@pytest.mark.parametrize(("name", "data", "code"), _bad_inputs(), ids=[b[0] for b in _bad_inputs()])
+def test_probe_refuses_what_the_decode_refuses(name: str, data: bytes, code: str) -> None:
+    with pytest.raises(ReceiptError) as caught:
+        probe_image(data)
+    assert caught.value.code == code, (name, caught.value)
+
+
+def test_probe_reads_the_header_of_good_photos() -> None:
+    header = probe_image(exif_rotated_jpeg(6))
+    assert header.orientation == 6 and header.upright == (header.size[1], header.size[0])
+    assert header.format == "JPEG" and header.frames == 1
+    png = probe_image(sixteen_bit_gray_png())
+    assert png.mode == "I;16" and png.decode_bytes == png.size[0] * png.size[1] * 2
+
+
+def test_sixteen_bit_png_over_the_decode_budget_is_refused_from_its_header() -> None:
+    data = big_sixteen_bit_png()  # 138 KB that would be 128 MB decoded (under the 64 MP ceiling)
+    started = time.perf_counter()
+    with pytest.raises(ReceiptError) as caught:
+        probe_image(data)
+    assert caught.value.code == "IMAGE_BOMB" and "128 MB" in caught.value.message
+    assert time.perf_counter() - started < 1.0
+    with pytest.raises(ReceiptError) as caught:
+        load_image(data)  # the worker refuses it the same way, before decoding
+    assert caught.value.code == "IMAGE_BOMB"
+    assert probe_image(data, max_decode_bytes=200_000_000).decode_bytes == 7999 * 7999 * 2
+
+
+def test_big_jpeg_budget_counts_the_reduced_decode() -> None:
+    big = encode(Image.new("RGB", (6000, 8000), "gray"), "JPEG", quality=80)
+    header = probe_image(big, max_decode_bytes=20_000_000)  # 192 MB in full, 1/4 scale with draft
+    assert header.size == (6000, 8000) and header.decode_bytes <= 1500 * 2000 * 4
+
+
+PROBE_RSS = """
+import io
+from pathlib import Path
+from PIL import Image
+from receipt.photo.intake import probe_image
+from tests.images import big_sixteen_bit_png
+data = big_sixteen_bit_png(7000, 7000)  # 98 MB decoded: under the budget, so the probe accepts it
+def peak():  # VmHWM, not ru_maxrss: that one carries the parent's peak across exec
+    status = Path("/proc/self/status").read_text().split("VmHWM:")[1]
+    return int(status.split()[0]) // 1024
+before = peak()
+header = probe_image(data)
+probed = peak()
+Image.open(io.BytesIO(data)).load()  # the same file decoded: shows the measurement sees a decode
+print(header.decode_bytes, probed - before, peak() - probed)
+"""
+
+
+def test_probe_does_not_decode_the_pixels() -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE_RSS], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True).stdout.split()
+    decode_bytes, probe_mb, decode_mb = (int(v) for v in out)
+    assert decode_bytes == 7000 * 7000 * 2
+    assert decode_mb > 80, f"a full decode grew the peak RSS by only {decode_mb} MB"
+    assert probe_mb < 20, f"the probe grew the peak RSS by {probe_mb} MB"
+
+
+def test_truncated_heic_passes_the_probe_and_is_refused_by_the_decode() -> None:
+    heic = encode(sample_image(), "HEIF", quality=90)
+    cut = heic[: len(heic) // 2]
+    assert probe_image(cut).format == "HEIF"  # the header is intact: found only when decoding
+    with pytest.raises(ReceiptError) as caught:
+        load_image(cut)
+    assert caught.value.code in ("FILE_CORRUPT", "FILE_TRUNCATED")
+
+
+def test_decodes_are_bounded_by_the_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHOTO_RECEIPT_DECODE_SLOTS", "2")
+    monkeypatch.setattr(intake, "_slots", None)  # sized again from the setting
+    inside, most = 0, 0
+    lock = threading.Lock()
+
+    def decode() -> None:
+        nonlocal inside, most
+        with decode_slot():
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            load_image(sample_bytes())
+            time.sleep(0.05)
+            with lock:
+                inside -= 1
+    threads = [threading.Thread(target=decode) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert most == 2

@@ -48,8 +48,11 @@ def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> No
     good.write_bytes(compliant_photo())
     with LiveServer(create_app(backend.settings())) as server:
         page = browser.new_page()
+        console: list[str] = []
+        page.on("console", lambda msg: console.append(msg.text))
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.goto(server.url + "/")
+        assert "script-src 'self'" in (page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))"))
         page.select_option("#city", "shenzhen")
         page.select_option("#spec", TEST_SPEC)  # a province-wide spec, listed under every city
         page.fill("#applicant_name", "张三")
@@ -78,6 +81,29 @@ def test_upload_reject_resubmit_and_download(browser: Any, tmp_path: Path) -> No
         page.reload()  # the order survives a reload (token kept on this device)
         page.wait_for_selector("[data-testid=result-issued]", state="visible", timeout=30_000)
         page.close()
+        # the whole flow ran under the page's strict CSP without a single violation
+        assert not [m for m in console if "Content Security Policy" in m], console
+
+
+def test_page_csp_blocks_inline_script(browser: Any, tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    backend = Backend("sqlite", f"sqlite:///{tmp_path / 'page.db'}", tmp_path)
+    with LiveServer(create_app(backend.settings())) as server:
+        page = browser.new_page()
+        console: list[str] = []
+        page.on("console", lambda msg: console.append(msg.text))
+        page.goto(server.url + "/")
+        page.select_option("#city", "shenzhen")
+        page.select_option("#spec", "shenzhen-ssc")  # draws the background swatch (CSSOM, not a style attribute)
+        assert page.evaluate("getComputedStyle(document.querySelector('#spec-info .swatch')).backgroundColor") \
+            not in ("", "rgba(0, 0, 0, 0)")
+        assert not [m for m in console if "Content Security Policy" in m], console
+        page.evaluate("""() => { window.__violations = 0;
+            document.addEventListener('securitypolicyviolation', () => { window.__violations += 1; });
+            const s = document.createElement('script'); s.textContent = 'window.__inline = 1';
+            document.body.appendChild(s); }""")
+        page.wait_for_function("window.__violations > 0", timeout=5_000)
+        assert page.evaluate("window.__inline === undefined")
 
 
 def test_order_opens_on_another_device_from_the_link_or_qr_code(browser: Any, tmp_path: Path) -> None:

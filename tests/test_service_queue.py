@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from receipt.config import ServiceSettings
 from receipt.service.db import AnalysisResult, Attempt, Event, Receipt
 from receipt.web.app import create_app
 from tests.conftest import ROOT, require
@@ -97,24 +99,37 @@ def test_upload_reject_resubmit_issue_through_a_worker(queue_env: tuple[Backend,
 
 
 def test_worker_killed_mid_job_is_finished_by_another(queue_env: tuple[Backend, str, str], workers: Workers) -> None:
+    """With the default lease (15 s, heartbeat every 5 s): the time from SIGKILL to the attempt resumed."""
     backend, redis_url, queue = queue_env
-    # long enough for worker B to finish a 1350 px photo on a busy machine (no lease renewal mid-job)
-    lease = {"PHOTO_RECEIPT_LEASE_S": "6"}
+    lease = {"PHOTO_RECEIPT_LEASE_S": str(ServiceSettings.lease_s)}  # the production default, not FAST's
     # worker A holds every job for 60 s after claiming it: we kill it while it does
     doomed = workers.start(_worker_env(backend, redis_url, queue, PHOTO_RECEIPT_TEST_JOB_DELAY_S="60", **lease))
-    with _client(backend, redis_url, queue, lease_s=6) as client:
+    with _client(backend, redis_url, queue, lease_s=ServiceSettings.lease_s) as client:
         order = _upload(client, unique_compliant_photo())
         rt = client.app.state.rt  # type: ignore[attr-defined]
 
-        def claimed_by_a() -> bool:
+        def attempt_row() -> Attempt | None:
             with rt.db.session() as session:
-                attempt = session.scalar(select(Attempt).where(Attempt.order_id == order["order_id"]))
-                return attempt is not None and attempt.status == "processing" and \
-                    (attempt.claimed_by or "").endswith(f":{doomed.pid}")
+                return session.scalar(select(Attempt).where(Attempt.order_id == order["order_id"]))
+
+        def claimed_by_a() -> bool:
+            attempt = attempt_row()
+            return attempt is not None and attempt.status == "processing" and \
+                (attempt.claimed_by or "").endswith(f":{doomed.pid}")
         wait_for(claimed_by_a, 60, what="worker A to claim the attempt")
         doomed.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
         doomed.wait(10)
-        workers.start(_worker_env(backend, redis_url, queue, **lease))  # worker B
+        survivor = workers.start(_worker_env(backend, redis_url, queue, **lease))  # worker B
+
+        def resumed() -> bool:
+            attempt = attempt_row()
+            return attempt is not None and (attempt.status != "processing" and attempt.status != "queued"
+                                            or (attempt.claimed_by or "").endswith(f":{survivor.pid}"))
+        wait_for(resumed, 90, 0.1, what="worker B to resume the attempt")
+        resume_s = time.monotonic() - killed_at
+        print(f"\ntime to resume after SIGKILL: {resume_s:.1f} s (lease {rt.settings.lease_s:g} s)")
+        assert resume_s < 60, f"resumed only after {resume_s:.1f} s"
         view = _wait_status(client, order, {"issued", "rejected", "in_review", "error"}, timeout=90)
         assert view["status"] == "issued", view
         assert view["attempts"][0]["tries"] == 2

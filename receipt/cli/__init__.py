@@ -6,6 +6,7 @@
 - receipt.cli.service: serve, worker, migrate, sweep, retry-order
 - receipt.cli.review: reviewer add|list|disable, review export
 - receipt.cli.cards: apikey, audit, keys (card-system lookup API)
+- receipt.cli.retention: purge, keys rotate-pii
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from receipt.cli import cards, demo, photo, review, service
+from receipt.cli import cards, demo, photo, retention, review, service
 from receipt.cli import eval as eval_commands
 from receipt.errors import ReceiptError
 
 log = logging.getLogger(__name__)
 
-COMMAND_GROUPS = (photo, demo, eval_commands, service, review, cards)
+COMMAND_GROUPS = (photo, demo, eval_commands, service, review, cards, retention)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from receipt.service.tracing import configure_logging
+
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)  # lines carry the request id
     try:
         return int(args.func(args) or 0)
     except ReceiptError as exc:

@@ -24,15 +24,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mode = f"RQ at {settings.redis_url}" if settings.redis_url else "in-process (no REDIS_URL)"
     print(f"photo receipt service on http://{args.host}:{args.port}/  (API docs /docs; jobs: {mode})",
           file=sys.stderr)
+    http = "receipt.web.protocol:JSONErrorH11Protocol"  # malformed requests get the JSON error body
     if args.workers > 1:  # several processes need an import string; see receipt.web.asgi for what stays per process
         if not (settings.redis_url or settings.rate_limit_storage):
             print("note: without REDIS_URL each process counts rate limits and runs jobs on its own", file=sys.stderr)
         uvicorn.run("receipt.web.asgi:app_from_env", factory=True, workers=args.workers, host=args.host,
                     port=args.port, log_level=args.log_level, proxy_headers=args.proxy_headers,
-                    timeout_graceful_shutdown=10)
+                    timeout_graceful_shutdown=10, http=http)
         return 0
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10)
+                proxy_headers=args.proxy_headers, timeout_graceful_shutdown=10, http=http)
     return 0
 
 

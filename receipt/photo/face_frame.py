@@ -9,6 +9,7 @@ Everything here is lazy and cached, so a rule pays only for what it reads.
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
 
 import cv2
@@ -40,9 +41,18 @@ WIDTH, HEIGHT = int((LEFT + RIGHT) * FW), int((UP + DOWN) * FW)
 class FaceRegions:
     """The canonical head-and-shoulders frame of one analysed photo (main face only)."""
 
+    @property
+    def analysis(self) -> Analysis:
+        analysis = self._analysis()
+        if analysis is None:
+            raise RuntimeError("FaceRegions outlived its Analysis")
+        return analysis
+
     def __init__(self, analysis: Analysis) -> None:
         assert analysis.mesh is not None and analysis.face_width_px is not None
-        self.analysis = analysis
+        # a weak reference: the analysis caches this object, and a strong one back would make a
+        # cycle that keeps the photo's arrays alive until a rare full garbage collection
+        self._analysis = weakref.ref(analysis)
         mesh = analysis.mesh
         left, right = analysis.eye_centres  # type: ignore[misc]
         mid = (left + right) / 2

@@ -2,7 +2,9 @@
 
 Everything an applicant can upload ends here as either an RGB array or a ReceiptError with
 a reason code. The byte and pixel ceilings are checked before any full decode, so a bomb
-or a huge file costs nothing; big JPEGs are decoded at reduced scale with Pillow's draft.
+or a huge file costs nothing; big JPEGs are decoded at reduced scale with Pillow's draft and
+formats without a reduced decode are refused above a decode budget (pixels × bytes per pixel).
+probe_image is the header-only half the API runs at upload; load_image (the worker) decodes.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ import hashlib
 import io
 import logging
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from receipt.config import MAX_UPLOAD_BYTES
+from receipt.config import MAX_UPLOAD_BYTES, decode_budget_bytes, decode_slots
 from receipt.errors import ReceiptError
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,7 @@ MAX_PIXELS = 64_000_000  # 8000 x 8000; above this the header alone is enough to
 MAX_ASPECT = 4.0
 WORKING_LONG_SIDE_MIN = 1000  # decode big JPEGs at 1/2..1/8 scale but keep at least this much
 WORKING_LONG_SIDE_MAX = 2000  # then cap the working copy; a 207 px face never needs more
+MAX_FRAMES = 64  # an MPO has 2-3, a burst HEIC a few; thousands of frames is an attack
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"} | HEIF_FORMATS
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard as a second line
@@ -126,14 +132,45 @@ def _to_rgb_array(img: Image.Image) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(arr), single_channel
 
 
-def load_image(
-    data: bytes,
-    *,
-    min_size: tuple[int, int] = (300, 400),
-    max_bytes: int = MAX_UPLOAD_BYTES,
-    max_pixels: int = MAX_PIXELS,
-) -> IntakeImage:
-    """Decode an upload into an upright sRGB array or raise ReceiptError with a reason code."""
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the file's header says, read without decoding a pixel."""
+
+    format: str
+    mode: str
+    size: tuple[int, int]  # width, height as stored
+    upright: tuple[int, int]  # width, height after EXIF orientation
+    orientation: int
+    frames: int
+    decode_bytes: int  # what a full decode holds in memory (after a JPEG draft)
+
+
+def _storage_bytes(mode: str) -> int:
+    """Bytes per pixel of Pillow's image memory for a mode (RGB is stored in 4)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def _orientation(img: Image.Image, *, loaded: bool) -> int:
+    """EXIF orientation without decoding: Pillow's PNG getexif() loads the pixels to look past
+    IDAT, so for an unloaded PNG only an eXIf chunk before the image data is read."""
+    try:
+        if img.format == "PNG" and not loaded:
+            raw = img.info.get("exif")
+            exif = Image.Exif()
+            if raw:
+                exif.load(raw if isinstance(raw, bytes) else bytes(raw))
+        else:
+            exif = img.getexif()
+        return int(exif.get(0x0112, 1) or 1)
+    except (OSError, ValueError, SyntaxError, TypeError):
+        return 1
+
+
+def _open(data: bytes, *, min_size: tuple[int, int], max_bytes: int, max_pixels: int,
+          max_decode_bytes: int) -> tuple[Image.Image, ImageHeader]:
+    """Open lazily and check bytes, format, dimensions, frames and the decode cost from the header."""
     if not data:
         raise _fail("FILE_EMPTY", "the upload is empty (0 bytes)")
     if len(data) > max_bytes:
@@ -161,34 +198,114 @@ def load_image(
         raise _fail("IMAGE_BOMB", f"{width}×{height} pixels exceeds the {max_pixels // 1_000_000} MP ceiling")
     if max(width, height) / max(1, min(width, height)) > MAX_ASPECT:
         raise _fail("IMAGE_ASPECT", f"{width}×{height} is not a portrait photo (aspect ratio over {MAX_ASPECT:g}:1)")
-    if getattr(img, "n_frames", 1) > 1 and fmt not in ("MPO",):
+    try:
+        frames = int(getattr(img, "n_frames", 1) or 1)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise _fail("FILE_CORRUPT", f"the image frames are damaged: {exc}") from exc
+    if frames > MAX_FRAMES:
+        raise _fail("IMAGE_BOMB", f"the file holds {frames} frames; a photo has one (at most {MAX_FRAMES})")
+    if frames > 1 and fmt not in ("MPO",):
         img.seek(0)  # animated WebP/PNG: the first frame is the photo
 
-    orientation = 1
-    try:
-        orientation = int(img.getexif().get(0x0112, 1) or 1)
-    except (OSError, ValueError, SyntaxError):
-        orientation = 1
+    orientation = _orientation(img, loaded=False)
     upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if min(upright) < min(min_size) or max(upright) < max(min_size):
         raise _fail("IMAGE_TOO_SMALL", f"the photo is {upright[0]}×{upright[1]} pixels; at least "
                                        f"{min_size[0]}×{min_size[1]} is needed")
+    if fmt in ("JPEG", "MPO") and max(width, height) > WORKING_LONG_SIDE_MIN:
+        # draft picks the largest DCT downscale (1/2, 1/4, 1/8) that stays at least this big; no decode yet
+        ratio = WORKING_LONG_SIDE_MIN / max(width, height)
+        img.draft("RGB" if img.mode in ("RGB", "YCbCr") else img.mode,
+                  (max(1, int(width * ratio)), max(1, int(height * ratio))))
+    decode_bytes = img.size[0] * img.size[1] * _storage_bytes(img.mode)
+    if decode_bytes > max_decode_bytes:
+        # formats without a reduced decode (PNG, WebP, HEIC): a 16-bit 8000 px PNG would need ~128 MB
+        raise _fail("IMAGE_BOMB", f"{width}×{height} {img.mode} pixels would need {decode_bytes / 1e6:.0f} MB to "
+                                  f"decode; the limit is {max_decode_bytes / 1e6:.0f} MB")
+    return img, ImageHeader(fmt, img.mode, (width, height), upright, orientation, frames, decode_bytes)
 
-    if fmt == "PNG":
-        # PNG chunks carry CRCs that a plain decode ignores; verify() checks them without decoding
-        try:
-            Image.open(io.BytesIO(data)).verify()
-        except (OSError, ValueError, SyntaxError, struct.error) as exc:
-            message = str(exc)
-            code = "FILE_TRUNCATED" if "truncated" in message.lower() else "FILE_CORRUPT"
-            raise _fail(code, f"the PNG data is damaged: {message}") from exc
 
+def _verify_png(data: bytes) -> None:
+    # PNG chunks carry CRCs that a plain decode ignores; verify() checks them without inflating
     try:
-        if fmt in ("JPEG", "MPO") and max(width, height) > WORKING_LONG_SIDE_MIN:
-            # draft picks the largest DCT downscale (1/2, 1/4, 1/8) that stays at least this big
-            ratio = WORKING_LONG_SIDE_MIN / max(width, height)
-            img.draft("RGB" if img.mode in ("RGB", "YCbCr") else img.mode,
-                      (max(1, int(width * ratio)), max(1, int(height * ratio))))
+        Image.open(io.BytesIO(data)).verify()
+    except (OSError, ValueError, SyntaxError, struct.error) as exc:
+        message = str(exc)
+        code = "FILE_TRUNCATED" if "truncated" in message.lower() else "FILE_CORRUPT"
+        raise _fail(code, f"the PNG data is damaged: {message}") from exc
+
+
+def _check_jpeg_end(data: bytes) -> None:
+    """A JPEG cut off in transit has no end-of-image marker after its (last) scan.
+
+    Inside entropy-coded data every 0xFF byte is stuffed with 0x00, so FF D9 after the first
+    start-of-scan is the real end marker; thumbnails in APP segments come before it."""
+    pos, size = 2, len(data)
+    while pos + 4 <= size and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if marker == 0xDA:  # start of scan
+            if data.find(b"\xff\xd9", pos + 2 + length) < 0:
+                raise _fail("FILE_TRUNCATED", "the image file is cut off (incomplete upload?)")
+            return
+        pos += 2 + length
+    raise _fail("FILE_TRUNCATED", "the image file is cut off before its image data (incomplete upload?)")
+
+
+def probe_image(
+    data: bytes,
+    *,
+    min_size: tuple[int, int] = (300, 400),
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_decode_bytes: int | None = None,
+) -> ImageHeader:
+    """Refuse a broken, tiny, huge or bomb file from its header and structure alone (no pixel decode).
+
+    Cheap structure checks catch most damage at upload: PNG chunk CRCs, the JPEG end marker.
+    What only a decode can find (damaged JPEG/WebP/HEIC entropy data) is found by load_image."""
+    budget = decode_budget_bytes() if max_decode_bytes is None else max_decode_bytes
+    _, header = _open(data, min_size=min_size, max_bytes=max_bytes, max_pixels=max_pixels, max_decode_bytes=budget)
+    if header.format == "PNG":
+        _verify_png(data)
+    elif header.format in ("JPEG", "MPO"):
+        _check_jpeg_end(data)
+    return header
+
+
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """At most decode_slots() full decodes at once in this process (each can hold ~100 MB)."""
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(decode_slots())
+    with _slots:
+        yield
+
+
+def load_image(
+    data: bytes,
+    *,
+    min_size: tuple[int, int] = (300, 400),
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_decode_bytes: int | None = None,
+) -> IntakeImage:
+    """Decode an upload into an upright sRGB array or raise ReceiptError with a reason code."""
+    budget = decode_budget_bytes() if max_decode_bytes is None else max_decode_bytes
+    img, header = _open(data, min_size=min_size, max_bytes=max_bytes, max_pixels=max_pixels, max_decode_bytes=budget)
+    fmt, orientation, upright = header.format, header.orientation, header.upright
+    if fmt == "PNG":
+        _verify_png(data)
+    try:
         img.load()
     except Image.DecompressionBombError as exc:
         raise _fail("IMAGE_BOMB", str(exc)) from exc
@@ -198,6 +315,9 @@ def load_image(
             raise _fail("FILE_TRUNCATED", "the image file is cut off (incomplete upload?)") from exc
         raise _fail("FILE_CORRUPT", f"the image data is damaged: {message}") from exc
 
+    if fmt == "PNG":  # an eXIf chunk after the image data is known only now
+        orientation = _orientation(img, loaded=True)
+        upright = (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
     source_mode = img.mode
     try:
         img = ImageOps.exif_transpose(img) or img

@@ -63,11 +63,33 @@ class Applicant:
     guardian_name: str | None
 
 
-def _clean_name(value: str | None) -> str | None:
+def refused_character(value: str) -> str | None:
+    """Why a free-text value cannot be stored, or None: control and format characters (NUL, the
+    bidi overrides U+202A-U+202E / U+2066-U+2069, zero-width marks), surrogates, private use and
+    unassigned code points, and U+FFFD (what invalid UTF-8 becomes)."""
+    for c in value:
+        if c == "\ufffd":
+            return "invalid UTF-8"
+        if unicodedata.category(c).startswith("C"):
+            return f"U+{ord(c):04X}"
+    return None
+
+
+def clean_text(value: str | None, *, code: str, zh: str, en: str, max_len: int = _NAME_MAX) -> str | None:
+    """A free-text field NFKC-normalised with its whitespace collapsed, or a ReceiptError `code`."""
     if value is None:
         return None
-    name = " ".join(unicodedata.normalize("NFKC", value).split())
-    return name or None
+    bad = refused_character(value)
+    if bad:
+        raise _invalid(code, f"{zh}含有无效字符", f"{en} has a character that is not allowed ({bad})")
+    text = " ".join(unicodedata.normalize("NFKC", value).split())
+    if len(text) > max_len:
+        raise _invalid(code, f"{zh}过长", f"{en} is longer than {max_len} characters")
+    return text or None
+
+
+def _clean_name(value: str | None) -> str | None:
+    return clean_text(value, code="NAME_INVALID", zh="姓名", en="the name")
 
 
 def validate_applicant(name: str | None, id_number: str | None = None, phone: str | None = None,
@@ -76,10 +98,12 @@ def validate_applicant(name: str | None, id_number: str | None = None, phone: st
     clean = _clean_name(name)
     if not clean:
         raise _invalid("NAME_REQUIRED", "请填写申请人姓名", "the applicant's name is required")
-    if len(clean) > _NAME_MAX or any(unicodedata.category(c).startswith("C") for c in clean):
-        raise _invalid("NAME_INVALID", "姓名过长或含有无效字符", "the name is too long or has invalid characters")
     number: str | None = None
     birth: date | None = None
+    for text, code in ((id_number, "ID_NUMBER_INVALID"), (phone, "PHONE_INVALID")):
+        bad = refused_character(text or "")
+        if bad:
+            raise _invalid(code, "含有无效字符", f"the field has a character that is not allowed ({bad})")
     if id_number and id_number.strip():
         number, birth = parse_id_number(id_number, today=today)
     tel: str | None = None
@@ -88,9 +112,7 @@ def validate_applicant(name: str | None, id_number: str | None = None, phone: st
         tel = re.sub(r"^(\+?86)", "", tel)
         if not _PHONE_RE.match(tel):
             raise _invalid("PHONE_INVALID", "手机号码应为11位数字", "the phone number must be an 11-digit mainland mobile")
-    guardian = _clean_name(guardian_name)
-    if guardian and len(guardian) > _NAME_MAX:
-        raise _invalid("NAME_INVALID", "监护人姓名过长", "the guardian's name is too long")
+    guardian = clean_text(guardian_name, code="GUARDIAN_NAME_INVALID", zh="监护人姓名", en="the guardian's name")
     if birth is not None and age_on(birth, today) < GUARDIAN_AGE and not guardian:
         raise _invalid("GUARDIAN_REQUIRED", f"未满{GUARDIAN_AGE}周岁的申请人需填写监护人姓名",
                        f"applicants under {GUARDIAN_AGE} need a guardian's name")

@@ -99,6 +99,7 @@ class DirectoryBlobStore:
         try:
             os.link(tmp, final)  # atomic and refuses to replace an existing blob
         except FileExistsError:
+            os.utime(final)  # stored again: retention's purge leaves a freshly touched blob alone
             return  # same content already stored: content addressing makes this a no-op
         dir_fd = os.open(final.parent, os.O_RDONLY)
         try:

@@ -24,6 +24,8 @@ from receipt.errors import ReceiptError, SpecError
 from receipt.pipeline import process_photo
 from receipt.service.db import Receipt
 from receipt.service.issuing import chosen_background, issue_for_attempt
+from receipt.service.memory import release_memory, tune_allocator
+from receipt.service.metrics import record_outcome
 from receipt.service.orders import (
     Claim,
     Outcome,
@@ -37,6 +39,7 @@ from receipt.service.orders import (
 )
 from receipt.service.queue import Dispatcher, LocalDispatcher, QueueUnavailable, RQDispatcher
 from receipt.service.runtime import Runtime, get_runtime, set_runtime
+from receipt.service.tracing import bound, install_log_context, recall, remember
 from receipt.specs import get_spec
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ def start_runtime(settings: ServiceSettings | None = None, *, with_jobs: bool = 
     """The one way a process wires its runtime: database, blobs, a dispatcher, installed process-wide.
 
     `with_jobs=False` leaves the dispatcher out (a command that only writes rows for the sweeper)."""
+    tune_allocator()
+    install_log_context()
     rt = Runtime.create(settings)  # migrates the schema if this process starts first
     if with_jobs:
         rt.dispatcher = make_dispatcher(rt)
@@ -66,6 +71,7 @@ def dispatch(rt: Runtime, attempt_id: int) -> bool:
     if rt.dispatcher is None:
         return False
     mark_enqueued(rt, attempt_id, only_if_due=False)
+    remember(rt, attempt_id)  # the API request's id, for the worker's log lines
     try:
         rt.dispatcher.enqueue(attempt_id)
         return True
@@ -89,8 +95,11 @@ def _analyse(rt: Runtime, claim: Claim) -> tuple[Outcome, bytes | None]:
         if exc.status >= 500:
             raise
         ms = int((time.perf_counter() - started) * 1000)
+        record_outcome(spec.id, "reject", [{"code": exc.code, "verdict": "fail"}], ms / 1000)
         return Outcome("reject", outcome_from_intake_error(exc), {"error": exc.to_dict()}, duration_ms=ms), None
     photo = result.photo.jpeg if result.photo is not None else None
+    record_outcome(spec.id, result.verdict, [{"code": r.code, "verdict": r.verdict} for r in result.report.problems],
+                   time.perf_counter() - started, result.report.timings_ms)
     outcome = Outcome(
         verdict=result.verdict,
         reasons=[{"code": r.code, "verdict": r.verdict, "message_zh": r.message_zh, "message_en": r.message_en}
@@ -111,12 +120,20 @@ def _number_taken(rt: Runtime, number: str) -> bool:
 def process_attempt(attempt_id: int, rt: Runtime | None = None) -> str:
     """The queue job. Safe to run any number of times for the same attempt, concurrently too."""
     rt = rt or get_runtime()
+    with bound(recall(rt, attempt_id)):
+        return _process(rt, attempt_id)
+
+
+def _process(rt: Runtime, attempt_id: int) -> str:
     claim = claim_attempt(rt, attempt_id, rt.identity)
     if claim is None:
         log.info("attempt %s: nothing to do (finished, taken or not due)", attempt_id)
         return "skipped"
-    with LeaseKeeper(rt, claim):
-        return _run_claimed(rt, claim)
+    try:
+        with LeaseKeeper(rt, claim):
+            return _run_claimed(rt, claim)
+    finally:
+        release_memory()  # a decoded photo can leave ~100 MB of freed heap behind
 
 
 class LeaseKeeper(threading.Thread):

@@ -13,6 +13,7 @@ from typing import Any
 
 from receipt.service.orders import clear_enqueued, due_attempts, expire_leases, mark_enqueued
 from receipt.service.queue import QueueUnavailable
+from receipt.service.retention import maybe_purge
 from receipt.service.review.apply import apply_due
 from receipt.service.runtime import Runtime
 from receipt.service.webhooks import deliver_due
@@ -43,6 +44,7 @@ def sweep_once(rt: Runtime) -> dict[str, Any]:
                 break
     stats["review"] = apply_due(rt)  # reviewers' decisions whose undo window is over
     stats["webhooks"] = deliver_due(rt)
+    stats["purged"] = bool(maybe_purge(rt))  # retention: at most every purge_interval_s
     return stats
 
 

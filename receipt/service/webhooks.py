@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import or_, select, update
 
 from receipt.service.db import Event, WebhookDelivery, utcnow
+from receipt.service.metrics import WEBHOOK_FAILURES
 from receipt.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def _record(rt: Runtime, delivery_id: int, error: str | None) -> int:
             row.state, row.delivered_at, row.last_error = "delivered", utcnow(), None
             return 1
         row.last_error = error[:1000]
+        WEBHOOK_FAILURES.labels(str(row.tries >= rt.settings.webhook_max_tries).lower()).inc()
         if row.tries >= rt.settings.webhook_max_tries:
             row.state = "failed"
             log.error("webhook delivery %s to %s failed for good after %d tries: %s", delivery_id, row.url, row.tries,

@@ -24,16 +24,18 @@ from receipt.photo.vision import warm_up
 from receipt.service.jobs import start_runtime
 from receipt.service.runtime import is_current, set_runtime
 from receipt.service.sweeper import Sweeper
-from receipt.web import files, health, orders, receipts, review, specs, verify
+from receipt.web import files, health, metrics, orders, receipts, review, specs, verify
 from receipt.web.common import error_response
 from receipt.web.docs import mount_docs
 from receipt.web.limits import ApplicantRateLimits, make_limiter, parse_allow_list
 from receipt.web.plugins import load_plugins
+from receipt.web.requestid import RequestId
+from receipt.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
 ROUTERS = (specs.router, health.router, orders.router, files.router, review.router,
-           receipts.router, verify.router)
+           receipts.router, verify.router, metrics.router)
 
 
 def create_app(settings: ServiceSettings | None = None, *, background: bool = True, plugins: bool = True) -> FastAPI:
@@ -78,13 +80,17 @@ def create_app(settings: ServiceSettings | None = None, *, background: bool = Tr
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, f"HTTP_{exc.status_code}")
-        return error_response(code, str(exc.detail), exc.status_code)
+        response = error_response(code, str(exc.detail), exc.status_code)
+        response.headers.update(exc.headers or {})  # 405 keeps its Allow header
+        return response
 
     @app.exception_handler(Exception)
     async def _internal_error(_: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error")
         return error_response("INTERNAL", "服务器内部错误，请稍后重试 / internal error, please try again later", 500)
 
+    app.add_middleware(SecurityHeaders)  # on every response, errors included
+    app.add_middleware(RequestId)  # X-Request-ID in and out; bound for the log lines of the request
     for router in ROUTERS:
         app.include_router(router)
     mount_docs(app)  # /docs and /redoc from local assets (offline intranets)

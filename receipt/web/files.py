@@ -10,7 +10,9 @@ from fastapi.responses import Response
 
 from receipt.errors import ReceiptError
 from receipt.service import orders
+from receipt.service.retention import erased
 from receipt.web.common import bearer, check_order_id, runtime_of
+from receipt.web.schemas import errors
 
 router = APIRouter(tags=["files"])
 
@@ -27,7 +29,13 @@ def _file_route(kind: str, media_type: str) -> Callable[[str, Request], Awaitabl
                     "photo.jpg": ("PHOTO_NOT_READY", "还没有规格照片 / no spec photo for this order yet"),
                     "annotated.jpg": ("ANNOTATED_NOT_READY", "没有标注图 / no annotated photo for this order")}[kind]
             raise ReceiptError(what[0], what[1], status=404)
-        data = await run_in_threadpool(rt.blobs.get, sha)
+        try:
+            data = await run_in_threadpool(rt.blobs.get, sha)
+        except ReceiptError as exc:
+            if exc.code != "BLOB_MISSING" or not await run_in_threadpool(erased, rt, order_id):
+                raise
+            raise ReceiptError("FILE_ERASED", "文件已按保存期限删除 / the file was erased under the retention policy",
+                               status=410) from None
         name = f"receipt-{files.receipt_number}.pdf" if kind == "receipt.pdf" else f"{order_id}-{kind}"
         disposition = "attachment" if kind == "receipt.pdf" else "inline"
         return Response(data, media_type=media_type, headers={
@@ -40,4 +48,6 @@ for kind, media_type, summary in (("receipt.pdf", "application/pdf", "The receip
                                   ("photo.jpg", "image/jpeg", "The spec photo"),
                                   ("annotated.jpg", "image/jpeg", "The photo marked with what is wrong")):
     router.add_api_route(f"/api/v1/orders/{{order_id}}/{kind}", _file_route(kind, media_type), methods=["GET"],
-                         summary=summary, response_class=Response)
+                         summary=summary, response_class=Response,
+                         responses={200: {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}},
+                                    **errors(401, 404, 410, 422)})

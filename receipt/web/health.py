@@ -7,11 +7,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from receipt.web.common import runtime_of
+from receipt.web.schemas import Health
 
 router = APIRouter(tags=["service"])
 
 
-@router.get("/api/v1/health", summary="Database and queue reachability")
+@router.get("/api/v1/health", summary="Database and queue reachability", response_model=Health,
+            responses={503: {"model": Health, "description": "the database is unreachable"}})
 def health(request: Request) -> JSONResponse:
     rt = runtime_of(request)
     try:

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from receipt.specs import load_all
+from receipt.web.schemas import SpecList
 
 router = APIRouter(tags=["specs"])
 
 
-@router.get("/api/v1/specs", summary="Cities and documents an order can be for")
+@router.get("/api/v1/specs", summary="Cities and documents an order can be for", response_model=SpecList)
 def list_specs() -> dict[str, Any]:
     return {"specs": [{
         "id": s.id, "city": s.city, "city_zh": s.city_zh, "document": s.document, "document_zh": s.document_zh,

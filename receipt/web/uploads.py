@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from receipt.errors import ReceiptError
-from receipt.photo.intake import intake_message_zh, load_image
+from receipt.photo.intake import intake_message_zh, probe_image
+from receipt.service.metrics import UPLOADS
 from receipt.specs import get_spec, load_all
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries + the text fields, on top of the photo itself
@@ -63,10 +65,12 @@ async def read_upload(request: Request, limit: int, max_fields: int) -> tuple[di
         return message  # type: ignore[no-any-return]
 
     capped = Request(request.scope, capped_receive)
+    parser = StrictTextParser(capped.headers, capped.stream(), max_files=1, max_fields=max_fields,
+                              max_part_size=16 * 1024)
     try:
-        form = await capped.form(max_files=1, max_fields=max_fields, max_part_size=16 * 1024)
-    except StarletteHTTPException as exc:
-        raise ReceiptError("BAD_MULTIPART", f"the multipart body is malformed: {exc.detail}", status=400) from None
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise ReceiptError("BAD_MULTIPART", f"the multipart body is malformed: {exc.message}", status=400) from None
     fields: dict[str, str] = {}
     photo: UploadFile | None = None
     for key, value in form.multi_items():
@@ -83,7 +87,27 @@ async def read_upload(request: Request, limit: int, max_fields: int) -> tuple[di
         raise too_large(limit)
     if not data:
         raise ReceiptError("FILE_EMPTY", "照片文件为空 / the photo file is empty", status=422)
-    return fields, data, photo.filename
+    return fields, data, _safe_filename(photo.filename)
+
+
+class StrictTextParser(MultiPartParser):
+    """Starlette's multipart parser, but a text field that is not valid UTF-8 keeps U+FFFD marks
+    (which the field checks refuse) instead of being silently re-read as Latin-1 (garbled)."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None and self._charset in ("", "utf-8"):
+            self.items.append((part.field_name, bytes(part.data).decode("utf-8", errors="replace")))
+        else:
+            super().on_part_end()
+
+
+def _safe_filename(name: str | None) -> str | None:
+    """The client's file name is only a label: control and bidi characters are dropped, not refused."""
+    if not name:
+        return None
+    kept = "".join(c for c in name if not unicodedata.category(c).startswith("C") and c != "\ufffd")
+    return kept.strip()[:255] or None
 
 
 def too_large(limit: int) -> ReceiptError:
@@ -91,12 +115,16 @@ def too_large(limit: int) -> ReceiptError:
                                             f"{limit / 1048576:.0f} MB limit", status=413)
 
 
-def check_image(data: bytes, spec_id: str, limit: int) -> None:
-    """Decode once at upload so a broken or tiny file is refused now, not minutes later."""
+def check_image(data: bytes, spec_id: str, limit: int, kind: str = "order") -> None:
+    """Probe the header at upload so a broken, tiny or bomb file is refused now, not minutes later.
+
+    No pixel is decoded here (that is the worker's job, a few at a time): an upload costs its bytes."""
     spec = get_spec(spec_id)
     try:
-        load_image(data, min_size=spec.photo.min_upload_px, max_bytes=limit)
+        probe_image(data, min_size=spec.photo.min_upload_px, max_bytes=limit)
+        UPLOADS.labels(kind, "accepted").inc()
     except ReceiptError as exc:
+        UPLOADS.labels(kind, exc.code).inc()
         zh = intake_message_zh(exc.code)
         raise ReceiptError(exc.code, f"{zh} / {exc.message}", status=_INTAKE_STATUS.get(exc.code, 422)) from None
 

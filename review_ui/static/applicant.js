@@ -66,11 +66,12 @@ function showSpec() {
   const s = specById($("spec").value);
   if (!s) return;
   const box = $("spec-info");
-  const swatch = `<i class="swatch" style="background:${s.background}"></i>`;
+  const swatch = `<i class="swatch"></i>`;  // coloured below: the CSP refuses inline style attributes
   const validity = s.validity_days ? `有效期 ${s.validity_days} 天 <span class="en">valid ${s.validity_days} days</span>`
     : `长期有效 <span class="en">no expiry</span>`;
   box.innerHTML = `<b>${escapeHtml(s.title)}</b><br>${s.width_px}×${s.height_px} px · ${s.width_mm}×${s.height_mm} mm · ` +
     `${s.dpi} dpi · ${s.file_kb[0]}–${s.file_kb[1]} KB · 背景 ${swatch}<span class="en">background</span> · ${validity}`;
+  box.querySelector(".swatch").style.background = s.background;
 }
 
 function escapeHtml(text) {

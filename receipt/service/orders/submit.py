@@ -21,6 +21,7 @@ from receipt.service.db import (
     utcnow,
 )
 from receipt.service.orders.state import RESUBMITTABLE, authorize, emit, hash_token, order_not_found, set_status
+from receipt.service.pii import store_id_number
 from receipt.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def create_order(rt: Runtime, *, spec_id: str, applicant: Applicant, photo: byte
     try:
         with rt.db.session() as session:
             order = Order(id=order_id, spec_id=spec_id, status="received", applicant_name=applicant.name,
-                          id_number=applicant.id_number, birth_date=applicant.birth_date, phone=applicant.phone,
+                          id_number=None, birth_date=applicant.birth_date, phone=applicant.phone,
                           guardian_name=applicant.guardian_name, token_hash=hash_token(token),
                           idempotency_key_hash=key_hash, request_fingerprint=fingerprint if key else None,
                           token_sealed=_seal(token, key) if key else None, created_at=now, updated_at=now)
@@ -109,6 +110,7 @@ def create_order(rt: Runtime, *, spec_id: str, applicant: Applicant, photo: byte
                               upload_name=(upload_name or "")[:255] or None, created_at=now)
             session.add_all([order, attempt])
             session.flush()
+            store_id_number(session, order.id, applicant.id_number)  # encrypted, in order_pii
             emit(session, rt, order, "order.status",
                   {"order_id": order.id, "status": "received", "previous": None, "attempt": 1}, attempt)
     except IntegrityError:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from receipt.config import ServiceSettings
 from receipt.errors import ReceiptError
 from receipt.service.db import AnalysisResult, Attempt, Order, ReviewDecision, utcnow
+from receipt.service.pii import masked_id_number
 from receipt.service.review.models import ReviewAudit, ReviewCase, ReviewVerdict
 from receipt.service.review.reasons import REVIEW_REASONS
 from receipt.service.runtime import Runtime
@@ -190,7 +191,9 @@ def case_detail(rt: Runtime, attempt_id: int, *, admin: bool) -> dict[str, Any]:
             "order_status": order.status, "attempt": attempt.seq, "machine_verdict": attempt.verdict,
             "waiting_s": round((now - case.created_at).total_seconds(), 1), "flagged": case.flagged,
             "claimed_by": _claim_holder(case, now),
-            "applicant": {"name": order.applicant_name, "id_number": mask_id_number(order.id_number),
+            "applicant": {"name": order.applicant_name,
+                          # encrypted in order_pii (receipt.service.pii); rows from before it: the old column
+                          "id_number": masked_id_number(session, order.id) or mask_id_number(order.id_number),
                           "birth_date": order.birth_date.isoformat() if order.birth_date else None,
                           "guardian": bool(order.guardian_name)},
             "rules": _rules(report), "input": report.get("input"),

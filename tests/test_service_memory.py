@@ -1,0 +1,32 @@
+"""Bounded memory: the API's RSS under 8 parallel worst-case uploads and a 100-upload soak
+(bench/memory_bench.py, smaller), and the allocator hooks it relies on."""
+
+from __future__ import annotations
+
+import argparse
+import ctypes.util
+import sys
+
+import pytest
+
+from receipt.service.memory import release_memory, tune_allocator
+from tests.conftest import ROOT
+
+
+def test_allocator_is_tuned_on_glibc() -> None:
+    if not ctypes.util.find_library("c") or sys.platform != "linux":
+        pytest.skip("glibc only")
+    assert tune_allocator() is True
+    release_memory()  # callable any time
+
+
+def test_rss_stays_bounded_over_worst_case_uploads_and_a_soak() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import memory_bench
+
+    ok, figures = memory_bench.run(argparse.Namespace(parallel=8, count=100, process_every=5, max_seconds=400))
+    bomb, big, soak = figures["bomb"], figures["big"], figures["soak"]
+    assert bomb["peak"] - bomb["before"] < 100, bomb  # refused from the header: almost nothing
+    assert big["peak"] - big["before"] < 300, big  # decoded in the worker, a few at a time
+    assert soak["errors"] == 0 and soak["unsettled"] == 0, soak
+    assert soak["after"] < soak["before"] * 1.6, soak  # generous: the bench's goal is 1.2 over 1000 uploads
