@@ -50,4 +50,4 @@ for kind, media_type, summary in (("receipt.pdf", "application/pdf", "The receip
     router.add_api_route(f"/api/v1/orders/{{order_id}}/{kind}", _file_route(kind, media_type), methods=["GET"],
                          summary=summary, response_class=Response,
                          responses={200: {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}},
-                                    **errors(401, 404, 410, 422)})
+                                    **errors(401, 404, 410, 422, 429)})

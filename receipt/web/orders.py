@@ -26,7 +26,7 @@ MAX_EVENT_ID = 2**63 - 1  # event ids are BIGINT: anything larger is not an id o
 
 
 @router.post("/api/v1/orders", status_code=202, summary="Upload a photo: creates an order",
-          response_model=OrderCreated, responses=errors(400, 413, 415, 422),
+          response_model=OrderCreated, responses=errors(400, 413, 415, 422, 429),
           openapi_extra={"requestBody": {"required": True,
                                          "content": {"multipart/form-data": {"schema": UPLOAD_SCHEMA}}},
                          "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
@@ -53,7 +53,7 @@ async def create_order(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=202, headers=headers)
 
 @router.get("/api/v1/orders/{order_id}", summary="Order status, attempts, verdicts, receipt",
-            response_model=OrderView, responses=errors(401, 404, 422))
+            response_model=OrderView, responses=errors(401, 404, 422, 429))
 async def get_order(order_id: str, request: Request) -> dict[str, Any]:
     check_order_id(order_id)
     view = await run_in_threadpool(orders.order_view, runtime_of(request), order_id, bearer(request))
@@ -62,7 +62,7 @@ async def get_order(order_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/api/v1/orders/{order_id}/attempts", status_code=202,
           summary="Free resubmission of a rejected order",
-          response_model=AttemptCreated, responses=errors(400, 401, 404, 409, 413, 415, 422),
+          response_model=AttemptCreated, responses=errors(400, 401, 404, 409, 413, 415, 422, 429),
           openapi_extra={"requestBody": {"required": True,
                                          "content": {"multipart/form-data": {"schema": PHOTO_SCHEMA}}}})
 async def resubmit(order_id: str, request: Request) -> JSONResponse:
@@ -82,7 +82,7 @@ async def resubmit(order_id: str, request: Request) -> JSONResponse:
 @router.get("/api/v1/orders/{order_id}/events",
          summary="Status events: JSON, or a live stream with Accept: text/event-stream",
          response_model=EventList, responses={
-             200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errors(401, 404, 422)})
+             200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errors(401, 404, 422, 429)})
 async def get_events(order_id: str, request: Request,
                      after: int = Query(0, ge=0, le=MAX_EVENT_ID, description="only events after this id"),
                      timeout: float = Query(60.0, ge=1.0, le=300.0, allow_inf_nan=False,
