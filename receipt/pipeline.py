@@ -122,7 +122,7 @@ def process_photo(data: bytes, spec: Spec) -> ProcessResult:
     report = check_photo(data, spec)
     photo: ComposedPhoto | None = None
     measurement: OutputMeasurement | None = None
-    if report.plan is not None and not report.plan.problems:
+    if report.plan is not None and not report.plan.blocking:
         t = time.perf_counter()
         try:
             photo = compose(report.analysis, spec, report.plan)
