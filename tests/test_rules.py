@@ -42,7 +42,7 @@ def test_every_rule_is_registered_once_with_thresholds_in_every_spec() -> None:
     expected = {"FACE_COUNT", "NOT_PHOTO", "POSE", "SHOULDERS", "HEAD_SIZE", "EYES_CLOSED", "MOUTH_OPEN",
                 "EYEBROWS_COVERED", "EARS_COVERED", "HAT", "EARRINGS", "NECKLACE", "HAIR_ACCESSORY",
                 "GLASSES_TINTED", "GLASSES_GLARE", "FACE_SHADOW", "GLARE_SKIN", "EXPOSURE", "BEAUTIFIED", "BLUR",
-                "COLOUR", "CLOTHES_BG", "RESOLUTION"}
+                "COLOUR", "CLOTHES_BG", "RESOLUTION", "FACE_JEWELLERY"}
     assert set(RULES) == expected
     for spec in load_all().values():
         for code in RULES:
@@ -111,9 +111,10 @@ def test_decision_never_passes_when_a_rule_could_not_assess() -> None:
 def test_compliant_photos_pass_every_face_rule(stem: str) -> None:
     report = _check(str(eval_image(stem)))
     not_passing = {r.code: r.verdict for r in report.rules if r.verdict != "pass"}
-    # the white T-shirts of the London set on a white background go to a reviewer, nothing else
+    # the white T-shirts of the London set on a white background: GA 461 refuses a clearly white
+    # top on a white-only spec (CLOTHES_BG fails with the advice to wear a darker one), nothing else
     assert set(not_passing) <= {"CLOTHES_BG"}, not_passing
-    assert report.verdict in ("pass", "review")
+    assert report.verdict in ("pass", "review") or set(not_passing) == {"CLOTHES_BG"}
 
 
 @pytest.mark.parametrize(("stem", "code", "verdicts"), [

@@ -1,9 +1,12 @@
-"""CLOTHES_BG: the top contrasts with the spec's background colour (no white shirt on white).
+"""CLOTHES_BG: the top contrasts with the background colour (GA 461: no white top on white).
 
-The clothes are the person's non-skin pixels below the chin; their colour difference from
-spec.background_rgb is CIE76 Delta E in Lab. The compositor still separates a light top by the
-person mask, so by default this rule sends a close match to a reviewer rather than rejecting;
-a spec may set fail_below above 0 to reject.
+The clothes are the person's non-skin pixels below the chin; their colour difference from a
+background colour is CIE76 Delta E in Lab. The policy is spec data ([rules.CLOTHES_BG]):
+- on a white-only spec a clearly white top fails with the advice to wear a darker one, and a
+  light top close to the background goes to a reviewer (_defaults.toml: fail_below > 0);
+- a spec that allows several background colours is judged against the allowed colour that
+  contrasts most, since the compositor puts the person on that one; such a spec sets
+  fail_below = 0 so a close match there only ever goes to review.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 from receipt.photo.face_frame import EYE_X, FW, regions_of
 from receipt.photo.landmarks import CHIN
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
+from receipt.specs import hex_to_rgb
 
 CODE = "CLOTHES_BG"
 NEAR = 12.0  # Delta E under which a clothing pixel reads as background colour
@@ -31,16 +35,23 @@ def check(ctx: RuleContext) -> RuleResult:
     if clothes.sum() < 0.05 * FW * FW:
         return not_assessed(CODE, "照片未拍到衣服，无法判断衣服与背景颜色", "The clothes are not in the photo; their contrast "
                             "with the background cannot be checked")
-    background = cv2.cvtColor(np.array([[ctx.spec.background_rgb]], np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0, 0]
-    delta = np.sqrt(((r.smooth_lab[rows, cols][clothes] - background) ** 2).sum(axis=1))
-    share = float(np.mean(delta < NEAR))
+    pixels = r.smooth_lab[rows, cols][clothes]
+    best: tuple[float, str, np.ndarray] | None = None
+    for colour in ctx.spec.background_allowed or (ctx.spec.background_colour,):
+        background = cv2.cvtColor(np.array([[hex_to_rgb(colour)]], np.float32) / 255.0, cv2.COLOR_RGB2LAB)[0, 0]
+        delta = np.sqrt(((pixels - background) ** 2).sum(axis=1))
+        share = float(np.mean(delta < NEAR))
+        if best is None or share < best[0]:  # the compositor takes the colour that contrasts most
+            best = (share, colour, delta)
+    assert best is not None
+    share, colour, delta = best
     score = ramp(share, SHARE_GOOD, SHARE_BAD)
-    colour = ctx.spec.background_colour
     return judged(ctx, CODE, score, {
         "pass": ("衣服与背景颜色区分明显", "The clothes stand out from the background colour"),
         "borderline": (f"衣服颜色与背景色（{colour}）接近，建议换深色上衣，需人工审核",
                        f"The top is close to the background colour ({colour}); a darker top is advised; a reviewer will check"),
-        "fail": (f"衣服颜色与背景色（{colour}）过于接近，请换穿深色上衣重新拍摄",
-                 f"The top is too close to the background colour ({colour}); wear a darker top and retake"),
-    }, (box_region(r, CODE, box),) if score < 0.75 else (), near_share=round(share, 3),
+        "fail": (f"上衣颜色与背景色（{colour}）几乎相同，无法区分，请换穿深色上衣后重新拍摄",
+                 f"The top is the same colour as the background ({colour}) and cannot be told apart; "
+                 "wear a darker top and retake"),
+    }, (box_region(r, CODE, box),) if score < 0.75 else (), near_share=round(share, 3), against=colour,
         median_delta_e=round(float(np.median(delta)), 1))

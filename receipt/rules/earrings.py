@@ -14,7 +14,6 @@ CODE = "EARRINGS"
 AREA_GOOD, AREA_BAD = 0.3, 1.5
 TOPHAT = 20.0  # L units a spot must stand above its surroundings (a metallic glint or a pearl)
 NEUTRAL = 8.0  # Lab chroma under which a glint has no hue of its own (metal, pearl, diamond)
-ON_PERSON = 0.8  # mean person-mask value a jewel blob must have
 MIN_BLOB, MAX_BLOB = 0.0002, 0.02  # blob area in face widths squared: a stud .. a large drop
 SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear")}
 
@@ -39,8 +38,7 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
     golden = (hue > 70) & (hue < 100) & (chroma > 35) & (lab[..., 0] > 45)
-    person_soft = r.person[rows, cols]
-    person = person_soft > 0.3
+    person = r.person[rows, cols] > 0.3
     skin = r.skin_in(rows, cols) > 0.6
     # metal, pearls and stones shine grey-white or golden; glints in dark hair stay dim, and a lit
     # ear keeps the skin's own hue
@@ -57,10 +55,8 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
         elongation = max(w, h) / max(1.0, min(w, h))
         # a blob cut by the box's sides or bottom is a collar or clutter passing through, not a jewel
         inside = x > 0 and y + h < candidates.shape[0] and x + w < candidates.shape[1]
-        # the background seen between loose strands sits where the person mask is unsure
-        on_person = float(person_soft[labels == i].mean()) >= ON_PERSON if area else False
         keep[i] = (inside and MIN_BLOB * FW * FW <= area <= MAX_BLOB * FW * FW and fill >= 0.35
-                   and elongation <= 3.5 and on_person)
+                   and elongation <= 3.5)
     return keep[labels]
 
 
