@@ -78,3 +78,19 @@ def test_fit_moves_a_cut_point_to_lower_the_cost_and_kfold_holds_out() -> None:
     held = cross_validate(photos, start, 5)
     assert sorted(p.id for p in held) == sorted(p.id for p in photos)
     assert mode_figures(held, "clothing").false_accept <= 1
+
+
+def test_cli_eval_set_aside_and_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from receipt.cli import main
+    from tests.conftest import SHARED_EVAL, require
+
+    require((SHARED_EVAL / "labels.jsonl").exists(), f"shared eval corpus not found at {SHARED_EVAL}")
+    out = tmp_path / "out"
+    assert main(["eval", str(SHARED_EVAL), "--limit", "3", "--out", str(out), "--no-progress",
+                 "--set-aside", "framing"]) == 0
+    printed = capsys.readouterr().out
+    assert "Headline with CLOTHES_BG, HEAD_SIZE, SHOULDERS, RESOLUTION set aside" in printed
+    assert "caught / labelled" in printed
+    assert main(["calibrate", str(out / "results.jsonl"), "--folder", str(SHARED_EVAL), "--k", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "2-fold cross-validated" in printed and "| rules set aside |" in printed
