@@ -28,6 +28,9 @@ WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 40.0, 15.0, 8.0  # whitening with
 # whitening against the neck: face L* minus neck L* (natural: -6..+3 in the corpus, whitened +12..14)
 NECK_LIGHTER_GOOD, NECK_LIGHTER_BAD = 5.0, 11.0
 NECK_CHROMA_GOOD, NECK_CHROMA_BAD = 0.9, 0.7  # face chroma over neck chroma (whitened: 0.68..0.71)
+# whitening of all skin (the neck too) leaves it almost grey: natural colour skins of the corpus
+# keep chroma >= 10 (the palest compliant one 11.2), all-skin whitening leaves 5..7
+GREY_CHROMA_GOOD, GREY_CHROMA_BAD = 10.0, 7.0
 NECK_MIN_SHARE, NECK_MIN_PIXELS = 0.25, 50  # skin share of the neck box, and pixels, to trust it
 
 
@@ -101,6 +104,8 @@ def check(ctx: RuleContext) -> RuleResult:
         greyer = chroma / max(neck[1], 1.0)
         scores["white"] = max(ramp(lighter, NECK_LIGHTER_GOOD, NECK_LIGHTER_BAD),
                               ramp(greyer, NECK_CHROMA_GOOD, NECK_CHROMA_BAD))
+        if ref[0] > WHITE_L:  # an app that whitens all skin, the neck too, leaves it almost grey
+            scores["white"] = min(scores["white"], ramp(chroma, GREY_CHROMA_GOOD, GREY_CHROMA_BAD))
         details.update(face_minus_neck_lightness=round(lighter, 1), face_over_neck_chroma=round(greyer, 2))
     else:
         scores["white"] = ramp(chroma, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD) if ref[0] > WHITE_L else 1.0
