@@ -145,7 +145,7 @@ def process_photo(data: bytes, spec: Spec) -> ProcessResult:
     spec = report.spec  # with the background colour chosen for this photo
     photo: ComposedPhoto | None = None
     measurement: OutputMeasurement | None = None
-    if report.plan is not None and not report.plan.problems:
+    if report.plan is not None and not report.plan.blocking:
         t = time.perf_counter()
         try:
             photo = compose(report.analysis, spec, report.plan)

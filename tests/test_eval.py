@@ -21,6 +21,7 @@ from receipt.eval.evaluate import (
     write_report,
 )
 from receipt.eval.labels import load_labels
+from receipt.rules import RULES
 from tests.conftest import SHARED_EVAL, require
 
 
@@ -81,7 +82,7 @@ def test_evaluate_real_photos_and_write_the_report(tmp_path: Path) -> None:
     assert report.real.photos + (report.synthetic.photos if report.synthetic else 0) == 8
     for photo in report.photos:
         assert photo.verdict in ("pass", "review", "reject")
-        assert photo.error or len(photo.rules) == 23
+        assert photo.error or len(photo.rules) == len(RULES)
     paths = write_report(report, folder, tmp_path / "eval")
     text = paths["markdown"].read_text(encoding="utf-8")
     assert "| real (headline) |" in text and "| MOUTH_OPEN |" in text and "FAR" in text

@@ -42,7 +42,7 @@ def test_every_rule_is_registered_once_with_thresholds_in_every_spec() -> None:
     expected = {"FACE_COUNT", "NOT_PHOTO", "POSE", "SHOULDERS", "HEAD_SIZE", "EYES_CLOSED", "MOUTH_OPEN",
                 "EYEBROWS_COVERED", "EARS_COVERED", "HAT", "EARRINGS", "NECKLACE", "HAIR_ACCESSORY",
                 "GLASSES_TINTED", "GLASSES_GLARE", "FACE_SHADOW", "GLARE_SKIN", "EXPOSURE", "BEAUTIFIED", "BLUR",
-                "COLOUR", "CLOTHES_BG", "RESOLUTION"}
+                "COLOUR", "CLOTHES_BG", "RESOLUTION", "FACE_JEWELLERY"}
     assert set(RULES) == expected
     for spec in load_all().values():
         for code in RULES:
@@ -110,8 +110,11 @@ def test_decision_never_passes_when_a_rule_could_not_assess() -> None:
 def _compliant_problems(stem: str) -> dict[str, str]:
     report = _check(str(eval_image(stem)))
     not_passing = {r.code: r.verdict for r in report.rules if r.verdict != "pass"}
-    # the white T-shirts of the London set on a white background go to a reviewer, nothing else
-    return {} if set(not_passing) <= {"CLOTHES_BG"} and report.verdict in ("pass", "review") else not_passing
+    # the white T-shirts of the London set on a white background: GA 461 refuses a clearly white
+    # top on a white-only spec (CLOTHES_BG fails with the advice to wear a darker one), nothing else
+    assert set(not_passing) <= {"CLOTHES_BG"}, not_passing
+    assert report.verdict in ("pass", "review") or set(not_passing) == {"CLOTHES_BG"}
+    return {}
 
 
 @pytest.mark.parametrize("stem", ["c_052", "c_054"])  # shipped in samples/: these run on a fresh clone
@@ -128,6 +131,7 @@ def test_compliant_corpus_photos_pass_every_face_rule() -> None:
 
 REAL_DEFECTS = [
     ("a_003", "MOUTH_OPEN", {"fail"}),  # broad open-mouth smile
+    ("a_014", "MOUTH_OPEN", {"fail"}),  # closed-mouth smirk: the corners lift 0.12 mouth widths
     ("b_026", "POSE", {"fail"}),  # head rolled ~15 degrees
     ("a_074", "POSE", {"fail"}),  # three-quarter view
     ("a_041", "SHOULDERS", {"fail"}),  # tight head crop

@@ -14,7 +14,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from receipt.eval.evaluate import evaluate, markdown, write_report
 
     folder = Path(args.folder)
-    report = evaluate(folder, args.spec, limit=args.limit, progress=not args.no_progress)
+    report = evaluate(folder, args.spec, limit=args.limit, progress=not args.no_progress, set_aside=args.set_aside)
     paths = write_report(report, folder, Path(args.out))
     print(markdown(report, folder))
     print(f"written: {', '.join(str(p) for p in paths.values())}")
@@ -32,6 +32,28 @@ def cmd_derive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from receipt.eval.calibrate import cross_validate, figures, fit_thresholds, load_results, reverdict
+    from receipt.eval.modes import mode_rows
+    from receipt.specs import get_spec
+
+    photos = load_results(Path(args.results), Path(args.folder))
+    start = dict(get_spec(args.spec).rules)
+    fitted = fit_thresholds(photos, start)
+    print("## Cut points fitted on every labelled photo (score >= pass_at passes; < fail_below fails)\n")
+    print("| rule | pass_at | fail_below |\n|---|---|---|")
+    for code, t in fitted.items():
+        if t != start[code]:
+            print(f"| {code} | {t.pass_at:.3f} (was {start[code].pass_at}) | {t.fail_below:.3f} "
+                  f"(was {start[code].fail_below}) |")
+    for title, rows in (("as recorded (the spec's cut points)", photos),
+                        ("with the cut points above (in-sample)", [reverdict(p, fitted) for p in photos]),
+                        (f"{args.k}-fold cross-validated cut points", cross_validate(photos, start, args.k))):
+        print(f"\n## Decision {title}\n")
+        print("\n".join(mode_rows(figures(rows))))
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate the rules against a labelled photo folder (images/ + labels.jsonl)")
     p.add_argument("folder")
@@ -39,7 +61,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spec", default="guangdong-id", help="spec whose thresholds and background are used")
     p.add_argument("--limit", type=int, default=0, help="only the first N photos")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--set-aside", choices=("none", "clothing", "framing"), default="none",
+                   help="headline decision without CLOTHES_BG (clothing) or without it and "
+                        "HEAD_SIZE/SHOULDERS/RESOLUTION (framing); the report shows every mode")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("calibrate", help="fit rule cut points on an eval's results.jsonl and grade them by k-fold")
+    p.add_argument("results", help="results.jsonl written by photo-receipt eval")
+    p.add_argument("--folder", default="../shared/eval", help="the labelled folder that eval read")
+    p.add_argument("--k", type=int, default=5, help="folds")
+    p.add_argument("--spec", default="guangdong-id", help="spec whose cut points the fit starts from")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("derive", help="write labelled defect variants of a folder's compliant photos")
     p.add_argument("folder", help="labelled folder (images/ + labels.jsonl)")

@@ -14,8 +14,11 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 
 
-def load_labels(folder: Path) -> list[tuple[dict[str, Any], Path]]:
-    """(label, image path) for every labelled photo whose image exists."""
+def load_labels(folder: Path, *, distinct: bool = True) -> list[tuple[dict[str, Any], Path]]:
+    """(label, image path) for every labelled photo whose image exists.
+
+    A row with `duplicate_of` is the same file as the row it names: left out unless
+    `distinct=False`, so no photo is counted twice in any figure."""
     labels_file = folder / "labels.jsonl"
     if not labels_file.exists():
         raise ReceiptError("EVAL_NO_LABELS", f"{labels_file} not found (expected images/ and labels.jsonl)")
@@ -29,6 +32,8 @@ def load_labels(folder: Path) -> list[tuple[dict[str, Any], Path]]:
             label = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ReceiptError("EVAL_BAD_LABEL", f"{labels_file}:{number}: {exc}") from exc
+        if distinct and label.get("duplicate_of"):
+            continue
         path = images.get(str(label.get("id")))
         if path is None:
             log.warning("no image for label %s", label.get("id"))

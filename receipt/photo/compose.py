@@ -9,6 +9,7 @@ height so the crown can be found before the final rows are chosen.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -16,12 +17,15 @@ import numpy as np
 from PIL import Image
 
 from receipt.errors import ReceiptError
+from receipt.photo import framing
+from receipt.photo.landmarks import CHIN
 from receipt.photo.matting import matte_head
 from receipt.photo.vision import Analysis
 from receipt.specs import Spec
 
-MISSING_ROWS_TOLERANCE = 0.02  # share of the output height that may be edge-filled at the bottom
 CUT_BODY_TOLERANCE = 0.01  # share of output pixels where the person runs off the photo's side
+SIDE_TRIES = 3  # best vertical placements tried at other eye positions when the body runs off a side
+CLOTHING_BELOW_CHIN = 0.2  # face widths below the chin from where the bottom rows are clothing (the neck ends)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class GeometryProblem:
     code: str
     message_zh: str
     message_en: str
+    review: bool = False  # the photo can be composed, but a person must look (never a pass by itself)
 
 
 @dataclass
@@ -48,6 +53,11 @@ class CropPlan:
     canvas_rgb: np.ndarray | None = None
     canvas_alpha: np.ndarray | None = None
     canvas_offset: int = 0  # first canvas row of the output
+
+    @property
+    def blocking(self) -> list[GeometryProblem]:
+        """Problems that stop composing; review-only ones (an extended bottom) do not."""
+        return [p for p in self.problems if not p.review]
 
 
 def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int], border: int,
@@ -86,19 +96,14 @@ def _refine_alpha(rgb: np.ndarray, alpha: np.ndarray, face_width: float) -> np.n
     return np.clip((refined - 0.15) / 0.7, 0.0, 1.0)
 
 
-def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
-    """Plan the output geometry; problems say why the spec cannot be met from this photo."""
-    if analysis.mesh is None or analysis.eye_centres is None or analysis.face_width_px is None:
-        raise ReceiptError("NO_FACE", "no face landmarks were found, so the photo cannot be cropped")
-    geo, out_w, out_h = spec.geometry, spec.photo.width_px, spec.photo.height_px
-    left_eye, right_eye = analysis.eye_centres
-    eye_mid = (left_eye + right_eye) / 2
-    roll = float(analysis.roll_deg or 0.0)
-    scale = geo.face_width_px.mid / analysis.face_width_px
-    eye_x_out = geo.eye_center_x_px.mid
+def _canvas(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_x_out: float
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rotation (working image -> canvas), canvas RGB, photo-present map and person mask at this scale.
 
-    # canvas: output width, twice its height, eyes placed at row out_h
-    rotation = cv2.getRotationMatrix2D((float(eye_mid[0]), float(eye_mid[1])), roll, scale)
+    The canvas is the output's width and twice its height, the eyes at row out_h."""
+    left_eye, right_eye = analysis.eye_centres  # type: ignore[misc]
+    eye_mid = (left_eye + right_eye) / 2
+    rotation = cv2.getRotationMatrix2D((float(eye_mid[0]), float(eye_mid[1])), float(analysis.roll_deg or 0.0), scale)
     rotation[0, 2] += eye_x_out - eye_mid[0]
     rotation[1, 2] += out_h - eye_mid[1]
     canvas_size = (out_w, 2 * out_h)
@@ -106,16 +111,49 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     canvas_rgb = _warp(image, m, canvas_size, cv2.BORDER_REPLICATE)
     valid = _warp(np.ones(mask.shape, np.float32), m, canvas_size, cv2.BORDER_CONSTANT, 0.0)
     alpha_replicated = _warp(mask, m, canvas_size, cv2.BORDER_REPLICATE)
-    alpha = _refine_alpha(canvas_rgb, alpha_replicated * (valid > 0.5), geo.face_width_px.mid)
+    return rotation, canvas_rgb, valid, alpha_replicated
 
-    problems: list[GeometryProblem] = []
-    face_out = geo.face_width_px.mid
-    crown = _crown_row(alpha, eye_x_out, face_out)
+
+def _last_photo_row(valid: np.ndarray) -> int:
+    """Last canvas row with photo under it across the middle 80 % of the width (a levelled photo's
+    bottom edge slants; its lowest corner does not count)."""
+    w = valid.shape[1]
+    band = valid[:, int(0.1 * w): max(int(0.1 * w) + 1, int(0.9 * w))] > 0.5
+    last = [int(np.nonzero(col)[0].max(initial=-1)) for col in band.T]
+    return min(last) if last else -1
+
+
+def _side_cut(valid: np.ndarray, alpha_replicated: np.ndarray, rows: slice, photo_rows: int) -> float:
+    """Share of output pixels (above any bottom gap) where the person runs off the photo's side."""
+    out_valid = valid[rows][:photo_rows]
+    return float(((out_valid < 0.5) & (alpha_replicated[rows][:photo_rows] > 0.5)).sum()) / max(1, valid[rows].size)
+
+
+def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
+    """Plan the output geometry; problems say why the spec cannot be met from this photo.
+
+    The crop is searched inside the spec's tolerances (receipt.photo.framing) before anything is
+    refused; a small gap of clothing at the bottom edge is filled and sent to review."""
+    if analysis.mesh is None or analysis.eye_centres is None or analysis.face_width_px is None:
+        raise ReceiptError("NO_FACE", "no face landmarks were found, so the photo cannot be cropped")
+    geo, out_w, out_h = spec.geometry, spec.photo.width_px, spec.photo.height_px
+    fw_src = analysis.face_width_px
+
+    # measure at the middle of the ranges: the crown and the photo's bottom, relative to the eyes
+    mid_scale = geo.face_width_px.mid / fw_src
+    _, canvas_rgb, valid, alpha_replicated = _canvas(analysis, out_w, out_h, mid_scale, geo.eye_center_x_px.mid)
+    alpha = _refine_alpha(canvas_rgb, alpha_replicated * (valid > 0.5), geo.face_width_px.mid)
+    crown = _crown_row(alpha, geo.eye_center_x_px.mid, geo.face_width_px.mid)
     if crown is None:
         raise ReceiptError("NO_PERSON", "the person could not be separated from the background")
+    last = _last_photo_row(valid)
+    crown_to_eye = (out_h - crown) / mid_scale
+    eye_to_bottom = math.inf if last >= valid.shape[0] - 1 else (last + 1 - out_h) / mid_scale
+    placements = framing.search(geo, out_h, fw_src, crown_to_eye, eye_to_bottom)
 
+    problems: list[GeometryProblem] = []
     # head touching the photo's top edge: the hair's real top is unknown
-    h, w = mask.shape
+    h, w = analysis.person_mask.shape
     face = analysis.main_face
     fx0 = int(max(0, face.box[0])) if face else 0
     fx1 = int(min(w, face.box[0] + face.box[2])) if face else w
@@ -124,36 +162,69 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
             "HEAD_CUT_TOP", "头顶被照片上边缘裁切，请重新拍摄并在头顶上方留出空间",
             "The top of the head is cut off by the photo's top edge; leave space above the head"))
 
-    eye_out = geo.top_margin_px.mid + (out_h - crown)
-    hair_cut = False
-    max_eye_out = out_h - geo.eye_line_from_bottom_min_px
-    if eye_out > max_eye_out:  # GA 461: the eye rule wins, very tall hair may be cut
-        eye_out, hair_cut = float(max_eye_out), True
-    offset = int(round(out_h - eye_out))
-    eye_out = out_h - offset
-    top_margin = crown - offset
-
-    rows = slice(offset, offset + out_h)
-    out_valid = valid[rows]
-    bottom_missing = out_h - 1 - int(np.nonzero(out_valid[:, out_w // 2] > 0.5)[0].max(initial=-1))
-    if bottom_missing > MISSING_ROWS_TOLERANCE * out_h:
+    # the best few vertical placements, each tried at the eye positions the spec allows, until
+    # the body stays inside the photo's sides
+    chosen = None
+    for placement in placements[:SIDE_TRIES]:
+        for eye_x in framing.steps(geo.eye_center_x_px, 5):
+            scale = placement.face_width_px / fw_src
+            made = _canvas(analysis, out_w, out_h, scale, eye_x)
+            offset = int(round(out_h - placement.eye_y_px))
+            rows = slice(offset, offset + out_h)
+            photo_rows = min(out_h, _last_photo_row(made[2]) + 1 - offset)
+            cut = _side_cut(made[2], made[3], rows, max(0, photo_rows))
+            if chosen is None or cut < chosen[-1] - 1e-9:
+                chosen = (placement, eye_x, scale, made, offset, photo_rows, cut)
+            if cut <= CUT_BODY_TOLERANCE:
+                break
+        if chosen is not None and chosen[-1] <= CUT_BODY_TOLERANCE:
+            break
+    assert chosen is not None
+    placement, eye_x_out, scale, (rotation, canvas_rgb, valid, alpha_replicated), offset, photo_rows, cut = chosen
+    face_out = placement.face_width_px
+    missing = out_h - photo_rows
+    extend = framing.EXACT_ROWS < missing <= framing.EXTEND_SHARE * out_h and _clothing_at(
+        analysis, rotation, alpha_replicated, offset, photo_rows, face_out)
+    if missing > framing.EXACT_ROWS and not extend:
+        zh, en = framing.room_advice(missing, face_out)
+        problems.append(GeometryProblem("SHOULDERS_CUT", zh, en))
+    elif extend:
         problems.append(GeometryProblem(
-            "SHOULDERS_CUT", "照片下方未拍到肩膀，请离镜头稍远一些，拍到双肩",
-            "The photo ends above the shoulders; step back so both shoulders are in the frame"))
-    person_off_edge = (out_valid < 0.5) & (alpha_replicated[rows] > 0.5)
-    if bottom_missing <= MISSING_ROWS_TOLERANCE * out_h and person_off_edge.mean() > CUT_BODY_TOLERANCE:
+            "BOTTOM_EXTENDED", f"照片下方缺少约{missing}像素，已用衣服颜色补齐，需人工审核",
+            f"The photo ends {missing} px short of the bottom edge; the clothing was extended there and a "
+            "reviewer will check", review=True))
+    if missing <= framing.EXTEND_SHARE * out_h and cut > CUT_BODY_TOLERANCE:
         problems.append(GeometryProblem(
             "SHOULDERS_CUT", "身体被照片左右边缘裁切，请离镜头稍远一些，拍到完整的双肩",
             "The body is cut off by the photo's side; step back so both shoulders are in the frame"))
 
+    # the filled rows keep the person's mask (the clothing runs on), not the background's
+    present = valid > 0.5
+    if extend:
+        present[offset + photo_rows: offset + out_h] = True
+    alpha = _refine_alpha(canvas_rgb, alpha_replicated * present, face_out)
+    crown = _crown_row(alpha, eye_x_out, face_out)
+    top_margin = (crown if crown is not None else offset) - offset
     final = rotation.copy()
     final[1, 2] -= offset
     return CropPlan(
-        matrix=final, scale=scale, roll_deg=roll, face_width_px=face_out, top_margin_px=float(top_margin),
-        eye_line_from_bottom_px=float(out_h - eye_out), eye_center_x_px=eye_x_out,
-        hair_cut_for_eye_rule=hair_cut, problems=problems,
+        matrix=final, scale=scale, roll_deg=float(analysis.roll_deg or 0.0), face_width_px=face_out,
+        top_margin_px=float(top_margin), eye_line_from_bottom_px=float(out_h - (out_h - offset)),
+        eye_center_x_px=eye_x_out, hair_cut_for_eye_rule=placement.hair_cut, problems=problems,
         canvas_rgb=canvas_rgb, canvas_alpha=alpha, canvas_offset=offset,
     )
+
+
+def _clothing_at(analysis: Analysis, rotation: np.ndarray, alpha_replicated: np.ndarray, offset: int,
+                 photo_rows: int, face_out: float) -> bool:
+    """The photo's last rows are clothing: well below the chin and the person across the middle."""
+    chin = analysis.mesh[CHIN, :2] @ rotation[:, :2].T + rotation[:, 2]  # type: ignore[index]
+    last_row = offset + photo_rows - 1
+    if last_row - chin[1] < CLOTHING_BELOW_CHIN * face_out:
+        return False
+    w = alpha_replicated.shape[1]
+    band = alpha_replicated[max(0, last_row - 3): last_row + 1, int(0.3 * w): int(0.7 * w)]
+    return bool(band.size) and float((band > 0.5).mean()) > 0.8
 
 
 def output_layers(plan: CropPlan, spec: Spec, matte: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -224,8 +295,8 @@ class ComposedPhoto:
 
 def compose(analysis: Analysis, spec: Spec, plan: CropPlan | None = None) -> ComposedPhoto:
     plan = plan or plan_crop(analysis, spec)
-    if plan.problems:
-        first = plan.problems[0]
+    if plan.blocking:
+        first = plan.blocking[0]
         raise ReceiptError(first.code, first.message_en)
     rgb = replace_background(plan, spec)
     jpeg, quality = encode_jpeg(rgb, spec)

@@ -16,6 +16,9 @@ EAR_ROOT_R, EAR_ROOT_L = 234, 454  # face contour where it meets the ears
 EYE_OUTER_R, EYE_OUTER_L = 33, 263
 EYE_INNER_R, EYE_INNER_L = 133, 362
 IRIS_CENTRE_R, IRIS_CENTRE_L = 468, 473
+NOSE_ALA_R, NOSE_ALA_L = 64, 294  # the nostril wings, where nose studs sit
+BROW_OUTER_R, BROW_OUTER_L = 46, 276  # brow tails, where brow piercings sit
+LIP_LOWER_MID = 17  # lower lip's outer edge, below which lip rings and labrets sit
 
 # outlines
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,

@@ -3,7 +3,9 @@
 Smoothing: the fine texture of the cheeks (pores, fine lines, sensor grain) measured at the
 photo's own resolution, as a share of skin lightness, against how sharp the eyes are in the same
 photo: a smoothed face keeps crisp lashes over wax-smooth skin, while a merely soft photo blurs
-both. Whitening: skin far lighter and greyer than any natural complexion in studio light.
+both. Whitening: the face lighter and greyer than the person's own neck (a filter works on the
+face; a pale complexion is pale all over); without a visible neck, skin far lighter and greyer
+than any natural complexion in studio light.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import EYE_Y, FW, regions_of
-from receipt.photo.landmarks import EYE_OUTER_L, EYE_OUTER_R
+from receipt.photo.face_frame import EYE_X, EYE_Y, FW, regions_of
+from receipt.photo.landmarks import CHIN, EYE_OUTER_L, EYE_OUTER_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "BEAUTIFIED"
@@ -22,7 +24,14 @@ TEXTURE_GOOD, TEXTURE_BAD = 0.36, 0.18  # median band-pass detail of the cheeks,
 # the same skin texture over the eyes' detail: smoothing flattens the skin and leaves the lashes
 RATIO_GOOD, RATIO_BAD = 0.040, 0.022
 EYE_SHARP = 4.0  # eye detail (90th pct, same units) below which a photo is soft: its skin is allowed less texture
-WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 40.0, 15.0, 8.0  # whitening: L* above, chroma below
+WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 40.0, 15.0, 8.0  # whitening without a neck: L* above, chroma below
+# whitening against the neck: face L* minus neck L* (natural: -6..+3 in the corpus, whitened +12..14)
+NECK_LIGHTER_GOOD, NECK_LIGHTER_BAD = 5.0, 11.0
+NECK_CHROMA_GOOD, NECK_CHROMA_BAD = 0.9, 0.7  # face chroma over neck chroma (whitened: 0.68..0.71)
+# whitening of all skin (the neck too) leaves it almost grey: natural colour skins of the corpus
+# keep chroma >= 10 (the palest compliant one 11.2), all-skin whitening leaves 5..7
+GREY_CHROMA_GOOD, GREY_CHROMA_BAD = 10.0, 7.0
+NECK_MIN_SHARE, NECK_MIN_PIXELS = 0.25, 50  # skin share of the neck box, and pixels, to trust it
 
 
 def _patch(gray: np.ndarray, box: tuple[int, int, int, int], factor: float) -> np.ndarray:
@@ -38,6 +47,18 @@ def _band(patch: np.ndarray, percentile: float = 50) -> float:
     quantisation floor that a finest-scale measure of very smooth skin would sit on."""
     band = np.abs(cv2.GaussianBlur(patch, (0, 0), BAND_FINE) - cv2.GaussianBlur(patch, (0, 0), BAND_COARSE))
     return float(np.percentile(band, percentile))
+
+
+def _neck_skin(r) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+    """(L*, chroma) of the neck's skin just below the chin, or None when too little of it shows."""
+    chin = float(r.pts[CHIN, 1])
+    rows, cols = r.box_slice(EYE_X - 0.2 * FW, chin + 0.06 * FW, EYE_X + 0.2 * FW, chin + 0.3 * FW)
+    # loose tolerances: the neck is in the chin's shadow and may be lit a little differently
+    like = r.skin_in(rows, cols, hue_tol=30.0, dark_tol=0.7) > 0.3
+    pixels = r.smooth_lab[rows, cols][like & (r.person[rows, cols] > 0.5)]
+    if like.size == 0 or like.mean() < NECK_MIN_SHARE or len(pixels) < NECK_MIN_PIXELS:
+        return None
+    return float(np.median(pixels[:, 0])), float(np.median(np.hypot(pixels[:, 1], pixels[:, 2])))
 
 
 def check(ctx: RuleContext) -> RuleResult:
@@ -75,7 +96,19 @@ def check(ctx: RuleContext) -> RuleResult:
         details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2), skin_to_eyes=round(ratio, 4))
     ref = r.skin_reference
     chroma = float(ref[2] * ref[0])
-    scores["white"] = ramp(chroma, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD) if ref[0] > WHITE_L else 1.0
+    neck = _neck_skin(r)
+    if neck is not None:
+        # a whitening filter works on the face: it ends up lighter and greyer than the person's
+        # own neck, where a naturally pale complexion is pale all over
+        lighter = float(ref[0]) - neck[0]
+        greyer = chroma / max(neck[1], 1.0)
+        scores["white"] = max(ramp(lighter, NECK_LIGHTER_GOOD, NECK_LIGHTER_BAD),
+                              ramp(greyer, NECK_CHROMA_GOOD, NECK_CHROMA_BAD))
+        if ref[0] > WHITE_L:  # an app that whitens all skin, the neck too, leaves it almost grey
+            scores["white"] = min(scores["white"], ramp(chroma, GREY_CHROMA_GOOD, GREY_CHROMA_BAD))
+        details.update(face_minus_neck_lightness=round(lighter, 1), face_over_neck_chroma=round(greyer, 2))
+    else:
+        scores["white"] = ramp(chroma, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD) if ref[0] > WHITE_L else 1.0
     details.update(skin_lightness=round(float(ref[0]), 1), skin_chroma=round(chroma, 1))
     if ctx.intake.grayscale:  # no colour to judge whitening by
         scores["white"] = 1.0

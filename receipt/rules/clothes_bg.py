@@ -1,11 +1,13 @@
-"""CLOTHES_BG: the top contrasts with the background colour (no white shirt on white).
+"""CLOTHES_BG: the top contrasts with the background colour (GA 461: no white top on white).
 
-The clothes are the person's non-skin pixels below the chin (receipt.photo.background, which
-also chose the background colour among the spec's allowed ones: the pipeline hands the rule a
-spec whose background_colour is that choice); their colour difference from it is CIE76 Delta E
-in Lab. The compositor still separates a light top by the
-person mask, so by default this rule sends a close match to a reviewer rather than rejecting;
-a spec may set fail_below above 0 to reject.
+The clothes are the person's non-skin pixels below the chin (receipt.photo.background, which also
+chose the background colour among the spec's allowed ones: the pipeline hands the rule a spec whose
+background_colour is that choice, the most contrasting one); their colour difference from it is
+CIE76 Delta E in Lab. The policy is spec data ([rules.CLOTHES_BG]):
+- on a white-only spec a clearly white top fails with the advice to wear a darker one, and a
+  light top close to the background goes to a reviewer (_defaults.toml: fail_below > 0);
+- a spec that allows several background colours sets fail_below = 0, so a close match there
+  only ever goes to review.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def check(ctx: RuleContext) -> RuleResult:
         "pass": ("衣服与背景颜色区分明显", "The clothes stand out from the background colour"),
         "borderline": (f"衣服颜色与背景色（{colour}）接近，建议换深色上衣，需人工审核",
                        f"The top is close to the background colour ({colour}); a darker top is advised; a reviewer will check"),
-        "fail": (f"衣服颜色与背景色（{colour}）过于接近，请换穿深色上衣重新拍摄",
-                 f"The top is too close to the background colour ({colour}); wear a darker top and retake"),
-    }, (box_region(r, CODE, box),) if score < 0.75 else (), near_share=round(share, 3),
+        "fail": (f"上衣颜色与背景色（{colour}）几乎相同，无法区分，请换穿深色上衣后重新拍摄",
+                 f"The top is the same colour as the background ({colour}) and cannot be told apart; "
+                 "wear a darker top and retake"),
+    }, (box_region(r, CODE, box),) if score < 0.75 else (), near_share=round(share, 3), against=colour,
         median_delta_e=round(float(np.median(delta)), 1))

@@ -1,4 +1,9 @@
-"""MOUTH_OPEN: lips closed, no teeth showing, no broad smile."""
+"""MOUTH_OPEN: lips closed, no teeth showing, no smile — a neutral mouth.
+
+A closed-mouth smile or smirk lifts the mouth corners above the line between the lips: in the
+corpus the compliant photos lift them at most 0.074 mouth widths (faint smiles a reviewer
+accepted), the labelled closed-mouth smiles and smirks 0.08..0.15.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, Region, RuleContext, Rule
 CODE = "MOUTH_OPEN"
 GAP_GOOD, GAP_BAD = 0.04, 0.20  # inner-lip gap over mouth width: closed .. clearly parted
 TEETH_GOOD, TEETH_BAD = 0.02, 0.12  # teeth-coloured share of the mouth's outer area
+LIFT_GOOD, LIFT_BAD = 0.075, 0.135  # mouth corners above the lips' midline, in mouth widths
+CORNER_R, CORNER_L = 61, 291  # outer mouth corners
 
 
 def check(ctx: RuleContext) -> RuleResult:
@@ -34,12 +41,23 @@ def check(ctx: RuleContext) -> RuleResult:
         # teeth: clearly lighter than the lips and far less red
         teeth = (opening[:, 0] > lip_l + 12) & (chroma < 0.6 * float(np.median(np.hypot(lips[:, 1], lips[:, 2]))) + 4)
         teeth_share = float(teeth.sum() / outer.sum())
-    score = min(ramp(gap, GAP_GOOD, GAP_BAD), ramp(teeth_share, TEETH_GOOD, TEETH_BAD))
+    # the canonical frame is levelled, so image rows compare heights
+    corners_y = float(p[CORNER_R, 1] + p[CORNER_L, 1]) / 2
+    lift = (float(p[13, 1] + p[14, 1]) / 2 - corners_y) / max(float(np.linalg.norm(p[CORNER_L] - p[CORNER_R])), 1.0)
+    scores = {"open": min(ramp(gap, GAP_GOOD, GAP_BAD), ramp(teeth_share, TEETH_GOOD, TEETH_BAD)),
+              "smile": ramp(lift, LIFT_GOOD, LIFT_BAD)}
+    worst = min(scores, key=scores.get)  # type: ignore[arg-type]
+    score = scores[worst]
     evidence = (Region(CODE, polygon=r.image_outline(LIPS_OUTER)),)
+    if worst == "smile":
+        border = ("可能在微笑，需人工审核", "There may be a smile; a reviewer will check")
+        fail = ("面带微笑，请保持自然平和的表情、嘴角放松", "The face is smiling; keep a neutral expression "
+                "with the mouth corners relaxed")
+    else:
+        border = ("嘴唇可能微张或露齿，需人工审核", "The lips may be parted or showing teeth; a reviewer will check")
+        fail = ("张嘴或露齿笑，请自然闭合嘴巴、表情平和", "The mouth is open or smiling with teeth; close the lips and "
+                "keep a neutral expression")
     return judged(ctx, CODE, score, {
-        "pass": ("嘴巴自然闭合", "The mouth is closed"),
-        "borderline": ("嘴唇可能微张或露齿，需人工审核", "The lips may be parted or showing teeth; a reviewer will check"),
-        "fail": ("张嘴或露齿笑，请自然闭合嘴巴、表情平和", "The mouth is open or smiling with teeth; close the lips and keep "
-                 "a neutral expression"),
-    }, evidence, gap=round(gap, 3), teeth=round(teeth_share, 3))
+        "pass": ("嘴巴自然闭合", "The mouth is closed"), "borderline": border, "fail": fail,
+    }, evidence, gap=round(gap, 3), teeth=round(teeth_share, 3), corner_lift=round(lift, 3), worst=worst)
 
