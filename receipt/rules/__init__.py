@@ -79,7 +79,7 @@ NAMES_ZH: dict[str, str] = {
     hair_accessory.CODE: "发饰", earrings.CODE: "耳饰", necklace.CODE: "项链", glasses_tinted.CODE: "有色眼镜",
     glasses_glare.CODE: "镜片反光", face_shadow.CODE: "面部阴影", glare_skin.CODE: "面部反光",
     exposure.CODE: "曝光", blur.CODE: "模糊", colour.CODE: "偏色", beautified.CODE: "美颜修图",
-    clothes_bg.CODE: "衣服与背景",
+    clothes_bg.CODE: "衣服与背景", face_jewellery.CODE: "面部饰品",
 }
 
 
