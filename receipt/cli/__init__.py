@@ -6,7 +6,8 @@
 - receipt.cli.service: serve, worker, migrate, sweep, retry-order
 - receipt.cli.review: reviewer add|list|disable, review export
 - receipt.cli.cards: apikey, audit, keys (card-system lookup API)
-- receipt.cli.retention: purge, keys rotate-pii
+- receipt.cli.retention: purge
+- receipt.cli.keys: keys rotate | list | rotate-pii
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from receipt.cli import cards, demo, photo, retention, review, service
+from receipt.cli import cards, demo, keys, photo, retention, review, service
 from receipt.cli import eval as eval_commands
 from receipt.errors import ReceiptError
 
 log = logging.getLogger(__name__)
 
-COMMAND_GROUPS = (photo, demo, eval_commands, service, review, cards, retention)
+COMMAND_GROUPS = (photo, demo, eval_commands, service, review, cards, retention, keys)
 
 
 def build_parser() -> argparse.ArgumentParser:

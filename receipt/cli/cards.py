@@ -107,25 +107,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    from receipt.config import signing_keys_dir
-    from receipt.issue.signing import rotate_signing_key
-
-    key = rotate_signing_key()
-    print(f"new signing key {key.kid} is current (ring in {signing_keys_dir()}); older keys still verify")
-    return 0
-
-
-def cmd_keys_list(args: argparse.Namespace) -> int:
-    from receipt.issue.signing import verification_keys
-
-    ring = verification_keys()
-    print("kid\torigin\tcreated\tretired\tcurrent")
-    for k in ring:
-        print(f"{k.kid}\t{k.origin}\t{_when(k.created_at)}\t{_when(k.retired_at)}\t{'yes' if k is ring[0] else ''}")
-    return 0
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("apikey", help="API keys of card systems (lookup API)")
     keys = p.add_subparsers(dest="apikey_command", required=True)
@@ -146,9 +127,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--since", help="from this date (China time) or ISO time on")
     p.add_argument("--limit", type=int, default=10_000)
     p.set_defaults(func=cmd_audit)
-
-    p = sub.add_parser("keys", help="receipt signing keys")
-    ring = p.add_subparsers(dest="keys_command", required=True)
-    ring.add_parser("rotate", help="make a new signing key current; old keys keep verifying").set_defaults(
-        func=cmd_keys_rotate)
-    ring.add_parser("list", help="the keys receipts are verified with").set_defaults(func=cmd_keys_list)
