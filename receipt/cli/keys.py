@@ -7,7 +7,9 @@ from datetime import datetime
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="seconds") if moment else "-"
+    from receipt.issue.clock import china_iso
+
+    return china_iso(moment) if moment else "-"
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:

@@ -46,14 +46,14 @@ _DESCRIPTIONS = {
 }
 
 
-class ErrorInfo(BaseModel):
+class CardErrorInfo(BaseModel):
     code: str
     message: str = Field(description="中文 / English")
     detail: dict[str, Any] | None = None
 
 
-class ErrorBody(BaseModel):
-    error: ErrorInfo
+class CardErrorBody(BaseModel):
+    error: CardErrorInfo
 
 
 def rate_headers() -> dict[str, Any]:
@@ -67,7 +67,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         headers = rate_headers()
         if status == 429:
             headers["Retry-After"] = {"schema": {"type": "string"}, "description": "seconds to wait"}
-        out[status] = {"model": ErrorBody, "description": _DESCRIPTIONS[status], "headers": headers,
+        out[status] = {"model": CardErrorBody, "description": _DESCRIPTIONS[status], "headers": headers,
                        "content": {"application/json": {"example": {"error": ERROR_EXAMPLES[status]}}}}
     return out
 
@@ -104,7 +104,7 @@ class ReceiptInfo(BaseModel):
 
 class BatchError(BaseModel):
     number: str
-    error: ErrorInfo
+    error: CardErrorInfo
 
 
 class BatchOut(BaseModel):
@@ -143,7 +143,7 @@ class VerifyOut(BaseModel):
     expired: bool | None = Field(None, description="past expires_on in China time (the signature can still be valid)")
     kid: str | None = Field(None, description="the key that signed it (GET /api/v1/keys)")
     version: str | None = None
-    error: ErrorInfo | None = Field(None, description="why it is not valid")
+    error: CardErrorInfo | None = Field(None, description="why it is not valid")
 
 
 class PublicKey(BaseModel):

@@ -24,7 +24,7 @@ from receipt.web.card_schemas import (
     USE_EXAMPLE,
     BatchIn,
     BatchOut,
-    ErrorBody,
+    CardErrorBody,
     ReceiptInfo,
     UseIn,
     UseOut,
@@ -148,4 +148,4 @@ def use_receipt(number: NumberPath, request: Request,
     return _json(body, headers, 201)
 
 
-__all__ = ["router", "service", "client_address", "error_response", "ErrorBody", "ERROR_EXAMPLES", "ReceiptInfo"]
+__all__ = ["router", "service", "client_address", "error_response", "CardErrorBody", "ERROR_EXAMPLES", "ReceiptInfo"]

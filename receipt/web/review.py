@@ -26,6 +26,7 @@ from receipt.service.review import sessions as review_sessions
 from receipt.service.review.reasons import reason_list
 from receipt.service.review.sessions import COOKIE, CSRF_HEADER, SessionInfo
 from receipt.service.runtime import Runtime
+from receipt.web.schemas import AppealCreated, errors
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,8 @@ async def get_reasons(request: Request) -> JSONResponse:
 
 
 @router.post("/api/v1/orders/{order_id}/appeal", tags=["orders"], status_code=202,
-             summary="Ask for a human review of a machine rejection (once per attempt)")
+             summary="Ask for a human review of a machine rejection (once per attempt)",
+             response_model=AppealCreated, responses=errors(401, 404, 409, 422, 429))
 async def appeal(order_id: str, request: Request) -> JSONResponse:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

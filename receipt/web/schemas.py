@@ -42,6 +42,12 @@ class OrderCreated(_Open):
     links: Links
 
 
+class AppealCreated(_Open):
+    order_id: str
+    status: str = Field(description="in_review: the appeal is in the reviewers' queue")
+    attempt: int
+
+
 class AttemptCreated(_Open):
     order_id: str
     status: str
