@@ -68,7 +68,9 @@ def keys() -> Response:
 
 
 @router.get("/ping", tags=["service"], summary="Answers at once, touching nothing (for load balancers)",
-            responses={200: {"content": {"application/json": {"example": {"ok": True}}}}})
+            responses={200: {"content": {"application/json": {
+                "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+                "example": {"ok": True}}}}})
 async def ping() -> Response:
     return JSONResponse({"ok": True})
 
