@@ -191,8 +191,8 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     elif extend:
         problems.append(GeometryProblem(
             "BOTTOM_EXTENDED", f"照片下方缺少约{missing}像素，已用衣服颜色补齐，需人工审核",
-            f"The photo ends {missing} px short of the bottom edge; the clothing was extended there and a "
-            "reviewer will check", review=True))
+            f"The photo ends {missing} px short of the bottom edge; the clothing was extended there; "
+            "a reviewer will check", review=True))
     if missing <= framing.EXTEND_SHARE * out_h and cut > CUT_BODY_TOLERANCE:
         problems.append(GeometryProblem(
             "SHOULDERS_CUT", "身体被照片左右边缘裁切，请离镜头稍远一些，拍到完整的双肩",
