@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
+from receipt.service.blobs_db import DatabaseBlobStore, blobs_table
 from receipt.service.db import Attempt, Event, Order, Receipt, utcnow
 from receipt.service.pii import KeyRing, OrderPII, id_number_of, mask_id_number, rotate
 from receipt.service.retention import purge, still_held
@@ -48,6 +49,10 @@ def _age(client: TestClient, order_id: str, days: float) -> None:
     with rt.db.session() as session:
         session.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow() - timedelta(days=days)))
     old = (utcnow() - timedelta(days=days)).timestamp()
+    if isinstance(rt.blobs, DatabaseBlobStore):  # PostgreSQL runs keep the blobs in the database
+        with rt.blobs.engine.begin() as conn:
+            conn.execute(blobs_table.update().values(created_at=utcnow() - timedelta(days=days)))
+        return
     for path in rt.blobs.root.rglob("*"):
         if path.is_file():
             os.utime(path, (old, old))

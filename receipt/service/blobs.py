@@ -34,6 +34,10 @@ class BlobStore(Protocol):
 
     def delete(self, sha256: str) -> bool: ...
 
+    def stored_at(self, sha256: str) -> float | None:
+        """When the blob was first stored (Unix seconds), or None when it is not there."""
+        ...
+
 
 def check_sha(sha256: str) -> str:
     if not _SHA_RE.match(sha256):
@@ -73,6 +77,12 @@ class DirectoryBlobStore:
             return True
         except FileNotFoundError:
             return False
+
+    def stored_at(self, sha256: str) -> float | None:
+        try:
+            return self.path(sha256).stat().st_mtime
+        except FileNotFoundError:
+            return None
 
     def put_chunks(self, chunks: Iterable[bytes]) -> str:
         """Store the concatenated chunks; returns the content hash."""

@@ -61,5 +61,10 @@ class DatabaseBlobStore:
         with self.engine.begin() as conn:
             return conn.execute(blobs_table.delete().where(blobs_table.c.sha256 == check_sha(sha256))).rowcount == 1
 
+    def stored_at(self, sha256: str) -> float | None:
+        with self.engine.connect() as conn:
+            moment = conn.scalar(select(blobs_table.c.created_at).where(blobs_table.c.sha256 == check_sha(sha256)))
+        return None if moment is None else moment.timestamp()
+
     def close(self) -> None:
         self.engine.dispose()

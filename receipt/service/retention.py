@@ -150,15 +150,14 @@ def purge(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) ->
             session.rollback()
     # files after the commit: a crash in between leaves files without rows, never rows without files
     for sha in free:
-        path = rt.blobs.path(sha)
-        try:
-            if time.time() - path.stat().st_mtime < BLOB_GRACE_S:
-                continue  # stored again just now: an upload of the same photo may be committing
-            if not dry_run:
-                path.unlink()
-            report.blobs_deleted.append(sha)
-        except FileNotFoundError:
+        stored = rt.blobs.stored_at(sha)
+        if stored is None:
             continue
+        if time.time() - stored < BLOB_GRACE_S:
+            continue  # stored just now: an upload of the same photo may be committing
+        if not dry_run:
+            rt.blobs.delete(sha)
+        report.blobs_deleted.append(sha)
     if report.uploads or report.personal or report.issued:
         log.info("purge%s: %s", " (dry run)" if dry_run else "", report.to_dict())
     return report
