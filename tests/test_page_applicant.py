@@ -13,7 +13,7 @@ import pytest
 from receipt.specs import get_spec
 from receipt.web.app import create_app
 from tests.conftest import require
-from tests.service_fixtures import TEST_SPEC, Backend, LiveServer, compliant_photo, two_face_photo
+from tests.service_fixtures import TEST_SPEC, Backend, LiveServer, compliant_photo, two_face_photo, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -126,7 +126,9 @@ def test_order_opens_on_another_device_from_the_link_or_qr_code(browser: Any, tm
         card = page.inner_text("[data-testid=share-card]")
         assert "任何持有此链接或二维码的人都能查看此订单" in card and "Anyone who has this link" in card
         page.click("[data-testid=share-show]")
-        page.wait_for_function("document.getElementById('share-qr').naturalWidth > 0")
+        # polled from here: wait_for_function's predicate is eval'd in the page, which its CSP forbids
+        wait_for(lambda: page.evaluate("() => document.getElementById('share-qr').naturalWidth > 0"), 15,
+                 what="the QR code")
         link = page.input_value("[data-testid=share-link]")
         order_id = page.inner_text("#order-id")
         assert link.startswith(f"{server.url}/#order={order_id}&token=")
