@@ -264,7 +264,9 @@ def test_photo_receipt_migrate_processes_waiting_on_the_lock_migrate_once(new_db
             outputs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * len(procs), outputs
     assert [out for out, _ in outputs] == [f"postgresql schema at revision {head_revision()} (head)\n"] * len(procs)
-    changes = [line for _, err in outputs for line in err.splitlines() if "receipt.service.db.migrate: schema " in line]
+    # log lines carry the request id since the hardening work: "… receipt.service.db.migrate [-]: schema …"
+    changes = [line for _, err in outputs for line in err.splitlines()
+               if "receipt.service.db.migrate" in line and ": schema " in line]
     assert len(changes) == 1 and changes[0].endswith(f"{'empty' if start == 'empty' else '0001'} -> {head_revision()}")
     with target.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
