@@ -85,14 +85,19 @@ class ApplicantRateLimits:
         if limiter is None or _allowed(client, getattr(state, "rate_allow", ())):
             await self.app(scope, receive, send)
             return
-        if not limiter.allows(ORDER_FAILURES, client):  # this address has been guessing tokens
-            await self._send(send, *_refusal(limiter.test(ORDER_FAILURES, client)))
+        try:
+            if not limiter.allows(ORDER_FAILURES, client):  # this address has been guessing tokens
+                await self._send(send, *_refusal(limiter.test(ORDER_FAILURES, client)))
+                return
+            counted = None
+            if scope["method"] == "POST" and _CREATE.match(path):
+                counted = limiter.hit(UPLOADS, client)
+            elif scope["method"] == "POST" and _RESUBMIT.match(path):
+                counted = limiter.hit(RESUBMISSIONS, client)
+        except Exception:  # the counters' Redis is down: uploads are still accepted (they queue for later)
+            log.warning("rate limit storage unavailable; %s not counted", path, exc_info=True)
+            await self.app(scope, receive, send)
             return
-        counted = None
-        if scope["method"] == "POST" and _CREATE.match(path):
-            counted = limiter.hit(UPLOADS, client)
-        elif scope["method"] == "POST" and _RESUBMIT.match(path):
-            counted = limiter.hit(RESUBMISSIONS, client)
         if counted is not None and not counted.allowed:
             log.warning("rate limit %s reached by %s", counted.name, client)
             await self._send(send, *_refusal(counted))
@@ -101,7 +106,10 @@ class ApplicantRateLimits:
         async def send_counting(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if message["status"] in (401, 404):
-                    limiter.hit(ORDER_FAILURES, client)
+                    try:
+                        limiter.hit(ORDER_FAILURES, client)
+                    except Exception:  # counters unavailable: the answer still goes out
+                        log.warning("rate limit storage unavailable; a failure of %s not counted", client)
                 if counted is not None:
                     headers = list(message.get("headers", []))
                     headers += [(k.lower().encode(), v.encode()) for k, v in counted.headers().items()]
