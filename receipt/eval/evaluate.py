@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from receipt.eval.labels import load_labels
-from receipt.eval.modes import SET_ASIDE, ModeFigures, RuleCatch, mode_figures, mode_rows, redecide, rule_catch
+from receipt.eval.modes import SET_ASIDE, DecisionRates, ModeFigures, RuleCatch, mode_figures, mode_rows, redecide, rule_catch
 from receipt.photo.vision import warm_up
 from receipt.pipeline import FileCheck, check_files
 from receipt.rules import RULES
@@ -113,7 +113,7 @@ class RuleFigures:
 
 
 @dataclass
-class Headline:
+class Headline(DecisionRates):
     photos: int
     labelled_ok: int
     labelled_not_ok: int
@@ -123,17 +123,6 @@ class Headline:
     ms_median: float
     ms_mean: float
 
-    @property
-    def far(self) -> float:
-        return self.false_accept / self.labelled_not_ok if self.labelled_not_ok else 0.0
-
-    @property
-    def frr(self) -> float:
-        return self.false_reject / self.labelled_ok if self.labelled_ok else 0.0
-
-    @property
-    def automation(self) -> float:
-        return 1.0 - self.reviewed / self.photos if self.photos else 0.0
 
 
 @dataclass

@@ -24,6 +24,29 @@ SET_ASIDE: dict[str, tuple[str, ...]] = {
 }
 
 
+class DecisionRates:
+    """FAR, FRR and automation from the counts a figures dataclass holds (shared by eval and its modes)."""
+
+    photos: int
+    labelled_ok: int
+    labelled_not_ok: int
+    false_accept: int
+    false_reject: int
+    reviewed: int
+
+    @property
+    def far(self) -> float:
+        return self.false_accept / self.labelled_not_ok if self.labelled_not_ok else 0.0
+
+    @property
+    def frr(self) -> float:
+        return self.false_reject / self.labelled_ok if self.labelled_ok else 0.0
+
+    @property
+    def automation(self) -> float:
+        return 1.0 - self.reviewed / self.photos if self.photos else 0.0
+
+
 class Judged(Protocol):
     """What the re-decision needs of an evaluated photo (evaluate.PhotoResult)."""
 
@@ -49,7 +72,7 @@ def redecide(photo: Judged, ignored: Iterable[str] = ()) -> str:
 
 
 @dataclass(frozen=True)
-class ModeFigures:
+class ModeFigures(DecisionRates):
     mode: str
     ignored: tuple[str, ...]
     photos: int
@@ -61,20 +84,9 @@ class ModeFigures:
     reviewed: int
 
     @property
-    def far(self) -> float:
-        return self.false_accept / self.labelled_not_ok if self.labelled_not_ok else 0.0
-
-    @property
-    def frr(self) -> float:
-        return self.false_reject / self.labelled_ok if self.labelled_ok else 0.0
-
-    @property
     def pass_at_once(self) -> float:
         return self.passed_ok / self.labelled_ok if self.labelled_ok else 0.0
 
-    @property
-    def automation(self) -> float:
-        return 1.0 - self.reviewed / self.photos if self.photos else 0.0
 
 
 def mode_figures(photos: Sequence[Judged], mode: str,
