@@ -54,6 +54,33 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from receipt.eval.calibrate import load_results
+    from receipt.eval.fit import fit_rule, write_model
+    from receipt.rules.learned import model_for
+
+    photos = load_results(Path(args.results), Path(args.folder))
+    if args.features:
+        features = [f.strip() for f in args.features.split(",") if f.strip()]
+    else:
+        existing = model_for(args.rule)
+        if existing is None:
+            print(f"error: FIT_NO_FEATURES: {args.rule} has no model yet: name its features with --features")
+            return 2
+        features = list(existing.features)
+    try:
+        report = fit_rule(photos, args.rule, features, c=args.c, k=args.k)
+    except (ValueError, KeyError) as exc:
+        print(f"error: FIT_FAILED: {exc}")
+        return 2
+    print(report.summary())
+    for name, weight in zip(report.features, report.model.weights, strict=True):
+        print(f"  {name:<24} weight {weight:+.3f}")
+    if args.write:
+        print(f"written: {write_model(report, args.folder)}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate the rules against a labelled photo folder (images/ + labels.jsonl)")
     p.add_argument("folder")
@@ -72,6 +99,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=5, help="folds")
     p.add_argument("--spec", default="guangdong-id", help="spec whose cut points the fit starts from")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("fit", help="fit a rule's learned scorer on an eval's results.jsonl; k-fold graded")
+    p.add_argument("results", help="results.jsonl written by photo-receipt eval (it records each rule's features)")
+    p.add_argument("--rule", required=True, help="rule code, e.g. EARRINGS")
+    p.add_argument("--features", default="", help="comma-separated detail names (default: the model's own)")
+    p.add_argument("--folder", default="../shared/eval", help="the labelled folder that eval read")
+    p.add_argument("--c", type=float, default=1.0, help="inverse L2 strength (smaller = simpler model)")
+    p.add_argument("--k", type=int, default=5, help="folds")
+    p.add_argument("--write", action="store_true", help="write specs/learned/RULE.toml")
+    p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("derive", help="write labelled defect variants of a folder's compliant photos")
     p.add_argument("folder", help="labelled folder (images/ + labels.jsonl)")

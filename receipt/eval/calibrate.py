@@ -48,7 +48,7 @@ def load_results(results: Path, folder: Path) -> list[PhotoResult]:
             continue
         rules = {code: (r["score"], r["verdict"]) for code, r in row["rules"].items()}
         photos.append(PhotoResult(row["id"], labels[row["id"]], row["verdict"], rules, row.get("error"),
-                                  row.get("ms", 0.0)))
+                                  row.get("ms", 0.0), row.get("features", {})))
     return photos
 
 

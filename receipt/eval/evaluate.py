@@ -85,6 +85,8 @@ class PhotoResult:
     rules: dict[str, tuple[float | None, str]] = field(default_factory=dict)  # code -> (score, verdict)
     error: str | None = None  # reason code when the file itself was refused
     ms: float = 0.0
+    # code -> the rule's numeric details: the features a learned scorer is fitted on (receipt.eval.fit)
+    features: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
@@ -99,7 +101,8 @@ class PhotoResult:
         return {"id": self.id, "verdict": self.verdict, "error": self.error, "ms": round(self.ms, 1),
                 "id_photo_ok": self.ok, "synthetic": self.synthetic,
                 "rules": {code: {"score": None if s is None else round(s, 4), "verdict": v}
-                          for code, (s, v) in self.rules.items()}}
+                          for code, (s, v) in self.rules.items()},
+                "features": self.features}
 
 
 @dataclass
@@ -144,7 +147,19 @@ def photo_result(label: dict[str, Any], item: FileCheck) -> PhotoResult:
         code = item.error.code if item.error is not None else "ERROR"
         return PhotoResult(str(label["id"]), label, "reject", error=code, ms=item.ms)
     rules = {r.code: (r.score, r.verdict if r.assessed else "n/a") for r in item.report.rules}
-    return PhotoResult(str(label["id"]), label, item.report.verdict, rules, ms=item.ms)
+    features = {r.code: numeric_details(r.details) for r in item.report.rules}
+    return PhotoResult(str(label["id"]), label, item.report.verdict, rules, ms=item.ms, features=features)
+
+
+def numeric_details(details: dict[str, Any]) -> dict[str, float]:
+    """The numbers among a rule's details (booleans as 0/1); words and lists are not features."""
+    out: dict[str, float] = {}
+    for key, value in details.items():
+        if isinstance(value, bool):
+            out[key] = float(value)
+        elif isinstance(value, int | float) and value == value:  # NaN is no feature
+            out[key] = float(value)
+    return out
 
 
 def equal_error_rate(compliant: list[float], noncompliant: list[float]) -> tuple[float | None, float | None]:

@@ -1,0 +1,63 @@
+"""receipt.eval.fit: a logistic scorer fitted on recorded features, graded in-sample and by k-fold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from receipt.eval.evaluate import PhotoResult
+from receipt.eval.fit import fit_rule, training_rows, write_model
+from receipt.rules.learned import parse_model
+
+
+def _photos(n: int = 60, noise: float = 0.0, seed: int = 3) -> list[PhotoResult]:
+    rng = np.random.default_rng(seed)
+    photos = []
+    for i in range(n):
+        wearing = i % 3 == 0
+        area = (2.0 if wearing else 0.3) + rng.normal(0, 0.3 + noise)
+        photos.append(PhotoResult(f"p{i}", {"earrings": "yes" if wearing else "no"}, "pass",
+                                  {"EARRINGS": (0.5, "borderline")}, features={"EARRINGS": {
+                                      "area": float(area), "unrelated": float(rng.normal())}}))
+    return photos
+
+
+def test_rows_keep_only_labelled_photos_with_every_feature() -> None:
+    photos = _photos(9)
+    photos.append(PhotoResult("x", {"earrings": "unknown"}, "pass", {}, features={"EARRINGS": {"area": 1.0}}))
+    photos.append(PhotoResult("y", {"earrings": "no"}, "pass", {}, features={"EARRINGS": {}}))
+    photos.append(PhotoResult("z", {"earrings": "no", "synthetic": True}, "pass", {},
+                              features={"EARRINGS": {"area": 1.0, "unrelated": 0.0}}))
+    x, y, _ = training_rows(photos, "EARRINGS", ["area", "unrelated"])
+    assert x.shape == (9, 2) and y.sum() == 6
+
+
+def test_a_separating_feature_fits_with_low_error_and_the_fold_figure_is_reported() -> None:
+    report = fit_rule(_photos(), "EARRINGS", ["area", "unrelated"])
+    assert report.n_compliant == 40 and report.n_noncompliant == 20
+    assert report.eer_hand == pytest.approx(0.5, abs=0.01)  # a constant recorded score separates nothing
+    assert report.eer_in_sample is not None and report.eer_in_sample < 0.1
+    assert report.eer_k_fold is not None and report.eer_k_fold < 0.15
+    assert report.model.weights[0] < 0  # more jewel area, less likely to comply
+
+
+def test_noise_only_features_do_not_grade_well_out_of_fold() -> None:
+    photos = _photos(noise=0.0)
+    for p in photos:
+        p.features["EARRINGS"]["area"] = float(np.random.default_rng(len(p.id)).normal())
+    report = fit_rule(photos, "EARRINGS", ["unrelated"])
+    assert report.eer_k_fold is not None and report.eer_k_fold > 0.25
+
+
+def test_too_few_labels_refuse_to_fit() -> None:
+    with pytest.raises(ValueError, match="too few"):
+        fit_rule(_photos(5), "EARRINGS", ["area"])
+
+
+def test_written_model_reads_back(tmp_path) -> None:
+    report = fit_rule(_photos(), "EARRINGS", ["area"])
+    path = write_model(report, "test corpus", tmp_path)
+    model = parse_model(path.read_text(encoding="utf-8"), str(path))
+    assert model.features == report.model.features
+    assert model.weights == pytest.approx(report.model.weights, abs=1e-8)
+    assert "5-fold" in path.read_text(encoding="utf-8")
