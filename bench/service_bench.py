@@ -87,6 +87,39 @@ def baseline(inputs: list[tuple[str, bytes]], count: int) -> tuple[list[float], 
     return times, verdicts
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (from /proc; 0 where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def redis_pid(url: str) -> int | None:
+    from redis import Redis
+
+    try:
+        return int(Redis.from_url(url).info("server")["process_id"])
+    except Exception:  # noqa: BLE001 - a remote or restricted Redis: its CPU is just not shown
+        return None
+
+
+class CpuMeter:
+    """CPU seconds each part of the service spends during one phase: where the cores go."""
+
+    def __init__(self, parts: dict[str, list[int]]) -> None:
+        self.parts = parts
+        self.start = self._read()
+
+    def _read(self) -> dict[str, float]:
+        return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.parts.items()}
+
+    def per_photo(self, photos: int) -> dict[str, float]:
+        end = self._read()
+        return {name: (end[name] - self.start[name]) / max(1, photos) for name in self.parts}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -238,13 +271,20 @@ def main() -> int:
         for n in (1, 2):
             service.scale(n)
             lat, _, v1 = run_orders(service.url, inputs, args.latency_count, False, args.max_seconds)
+            meter = CpuMeter({"workers": [w.pid for w in service.workers], "API": [service.api.pid],
+                              "Redis": [pid] if (pid := redis_pid(args.redis_url)) else [],
+                              "client (this bench)": [os.getpid()]})
             burst, wall, v2 = run_orders(service.url, inputs, args.count, True, args.max_seconds)
+            cpu = meter.per_photo(len(burst))
             rate = len(burst) / wall
             results.append((n, lat, burst, rate))
             print(f"\nservice, {n} worker{'s' if n > 1 else ''} (API + Redis + {env['DATABASE_URL'].split(':')[0]})")
             print(f"  one at a time    {summary(lat)}   ({len(lat)} uploads) {v1}")
             print(f"  burst of {args.count:<3}     {summary(burst)}   {rate:5.2f} photos/s  "
                   f"= {rate / base_rate:4.2f}x baseline  {v2}")
+            print(f"  per worker process {rate / n:5.2f} photos/s = {rate / n / base_rate:4.2f}x the in-process pipeline")
+            print("  CPU per photo      " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in cpu.items())
+                  + f"; pipeline in-process {statistics.median(base_times) * 1000:.0f} ms")
     finally:
         service.close()
         shutil.rmtree(tmp, ignore_errors=True)
