@@ -61,3 +61,20 @@ def test_written_model_reads_back(tmp_path) -> None:
     assert model.features == report.model.features
     assert model.weights == pytest.approx(report.model.weights, abs=1e-8)
     assert "5-fold" in path.read_text(encoding="utf-8")
+
+
+def test_cross_validated_photos_score_each_photo_with_a_model_that_never_saw_it() -> None:
+    from receipt.eval.fit import cross_validated_photos
+    from receipt.specs import RuleThreshold
+
+    photos = _photos()
+    for p in photos:
+        p.label["id_photo_ok"] = p.label["earrings"] == "no"
+    model = fit_rule(photos, "EARRINGS", ["area"]).model
+    held = cross_validated_photos(photos, [model], {"EARRINGS": RuleThreshold(0.5, 0.5)})
+    assert sorted(p.id for p in held) == sorted(p.id for p in photos)
+    right = sum((p.rules["EARRINGS"][1] == "pass") == (p.label["earrings"] == "no") for p in held)
+    assert right >= 0.9 * len(held)
+    # the out-of-fold score differs from the in-sample one: each photo was scored by another fit
+    in_sample = {p.id: model.probability(p.features["EARRINGS"]) for p in photos}
+    assert any(abs(p.rules["EARRINGS"][0] - in_sample[p.id]) > 1e-6 for p in held)

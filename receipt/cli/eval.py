@@ -60,6 +60,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from receipt.rules.learned import model_for
 
     photos = load_results(Path(args.results), Path(args.folder))
+    if args.cross_validate:
+        return _cross_validate_models(photos, args)
+    if not args.rule:
+        print("error: FIT_NO_RULE: name a rule with --rule (or --cross-validate the committed models)")
+        return 2
     if args.features:
         features = [f.strip() for f in args.features.split(",") if f.strip()]
     else:
@@ -78,6 +83,30 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"  {name:<24} weight {weight:+.3f}")
     if args.write:
         print(f"written: {write_model(report, args.folder)}")
+    return 0
+
+
+def _cross_validate_models(photos: list, args: argparse.Namespace) -> int:  # type: ignore[type-arg]
+    from receipt.eval.calibrate import figures
+    from receipt.eval.fit import cross_validated_photos, fit_rule
+    from receipt.eval.modes import mode_rows
+    from receipt.rules import RULES
+    from receipt.rules.learned import model_for
+    from receipt.specs import get_spec
+
+    models = [m for code in RULES if (m := model_for(code)) is not None]
+    if not models:
+        print("no learned models committed (specs/learned/)")
+        return 0
+    print(f"## Learned scorers: EER in-sample and {args.k}-fold (same features and regularisation)\n")
+    print("| rule | features | compliant / not | EER recorded | EER in-sample | EER k-fold |\n|---|---|---|---|---|---|")
+    for model in models:
+        r = fit_rule(photos, model.code, model.features, c=model.c, k=args.k)
+        cells = ["–" if v is None else f"{100 * v:.1f} %" for v in (r.eer_hand, r.eer_in_sample, r.eer_k_fold)]
+        print(f"| {r.code} | {', '.join(r.features)} | {r.n_compliant} / {r.n_noncompliant} | {' | '.join(cells)} |")
+    held = cross_validated_photos(photos, models, dict(get_spec(args.spec).rules), args.k)
+    print(f"\n## Decision with every learned score out of fold ({args.k}-fold; the spec's cut points)\n")
+    print("\n".join(mode_rows(figures(held))))
     return 0
 
 
@@ -102,7 +131,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("fit", help="fit a rule's learned scorer on an eval's results.jsonl; k-fold graded")
     p.add_argument("results", help="results.jsonl written by photo-receipt eval (it records each rule's features)")
-    p.add_argument("--rule", required=True, help="rule code, e.g. EARRINGS")
+    p.add_argument("--rule", help="rule code, e.g. EARRINGS")
+    p.add_argument("--cross-validate", action="store_true",
+                   help="grade every committed model: EER in-sample vs k-fold, and the decision with out-of-fold scores")
+    p.add_argument("--spec", default="guangdong-id", help="spec whose cut points the decision uses")
     p.add_argument("--features", default="", help="comma-separated detail names (default: the model's own)")
     p.add_argument("--folder", default="../shared/eval", help="the labelled folder that eval read")
     p.add_argument("--c", type=float, default=1.0, help="inverse L2 strength (smaller = simpler model)")

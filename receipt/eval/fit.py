@@ -11,13 +11,15 @@ much the fit memorises.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from receipt.eval.calibrate import folds, reverdict
 from receipt.eval.evaluate import LABEL_FOR_RULE, PhotoResult, equal_error_rate
 from receipt.rules.learned import LogisticModel, model_file
+from receipt.specs import RuleThreshold
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def fit_rule(photos: Sequence[PhotoResult], code: str, features: Sequence[str], 
         out_of_fold[test] = fold_model.predict_proba(fold_scaler.transform(x[test]))[:, 1]
     learned = LogisticModel(code, tuple(features), tuple(float(v) for v in scaler.mean_),
                             tuple(float(v) for v in scaler.scale_), tuple(float(v) for v in model.coef_[0]),
-                            float(model.intercept_[0]))
+                            float(model.intercept_[0]), c)
     return FitReport(code, tuple(features), n_ok, n_bad, _eer(hand, y), _eer(in_sample, y), _eer(out_of_fold, y),
                      splits.get_n_splits(), learned)
 
@@ -103,3 +105,35 @@ def write_model(report: FitReport, corpus: str, directory: Path | None = None) -
                f"{report.summary()}\nProbability that the photo complies; the spec's pass_at / fail_below cut it.")
     path.write_text(report.model.to_toml(comment), encoding="utf-8")
     return path
+
+
+def _probability(scaler, model, values: dict[str, float], features: Sequence[str]) -> float | None:  # type: ignore[no-untyped-def]
+    if any(f not in values for f in features):
+        return None
+    return float(model.predict_proba(scaler.transform(np.array([[values[f] for f in features]])))[0, 1])
+
+
+def cross_validated_photos(photos: Sequence[PhotoResult], models: Sequence[LogisticModel],
+                           thresholds: dict[str, RuleThreshold], k: int = 5, seed: int = 11) -> list[PhotoResult]:
+    """Every real photo with each learned rule's score replaced by a model fitted on the other folds only.
+
+    The same features and regularisation as the committed model; the verdict comes from the spec's
+    cut points. The decision figures of these photos are the learned models' k-fold figures."""
+    real = [p for p in photos if not p.synthetic]
+    parts = folds(real, k, seed)
+    held: list[PhotoResult] = []
+    for i, part in enumerate(parts):
+        training = [p for j, other in enumerate(parts) if j != i for p in other]
+        fitted = {}
+        for model in models:
+            x, y, _ = training_rows(training, model.code, model.features)
+            if min(int(y.sum()), int(len(y) - y.sum())) >= 2:
+                fitted[model.code] = (model, *_fit(x, y, model.c))
+        for photo in part:
+            rules = dict(photo.rules)
+            for code, (model, scaler, fold_model) in fitted.items():
+                score = _probability(scaler, fold_model, photo.features.get(code, {}), model.features)
+                if score is not None and code in rules:
+                    rules[code] = (score, rules[code][1])
+            held.append(reverdict(replace(photo, rules=rules), thresholds))
+    return held

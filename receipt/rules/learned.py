@@ -30,6 +30,7 @@ class LogisticModel:
     scale: tuple[float, ...]
     weights: tuple[float, ...]
     intercept: float
+    c: float = 1.0  # the fit's inverse L2 strength, kept so a cross-validation refits it the same way
 
     def probability(self, values: Mapping[str, float]) -> float | None:
         """Probability that the photo complies with the rule; None when a feature is missing."""
@@ -50,7 +51,7 @@ class LogisticModel:
         return (f"{head}code = \"{self.code}\"\n"
                 f"features = [{', '.join(chr(34) + f + chr(34) for f in self.features)}]\n"
                 f"mean = {floats(self.mean)}\nscale = {floats(self.scale)}\n"
-                f"weights = {floats(self.weights)}\nintercept = {round(self.intercept, 9)!r}\n")
+                f"weights = {floats(self.weights)}\nintercept = {round(self.intercept, 9)!r}\nc = {self.c!r}\n")
 
 
 def model_file(code: str, directory: Path | None = None) -> Path:
@@ -62,7 +63,8 @@ def parse_model(text: str, source: str) -> LogisticModel:
     try:
         features = tuple(str(f) for f in data["features"])
         columns = [tuple(float(v) for v in data[key]) for key in ("mean", "scale", "weights")]
-        model = LogisticModel(str(data["code"]), features, *columns, float(data["intercept"]))
+        model = LogisticModel(str(data["code"]), features, *columns, float(data["intercept"]),
+                              float(data.get("c", 1.0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{source}: not a learned model ({exc})") from exc
     if any(len(c) != len(features) for c in columns) or any(s <= 0 for s in model.scale):
