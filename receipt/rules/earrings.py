@@ -37,8 +37,22 @@ def lobe_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore
     return right_x - 0.05 * FW, top, right_x + 0.14 * FW, bottom
 
 
-def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Small spots far brighter than their surroundings, or strongly golden, on the person."""
+def near_backdrop(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Pixels of a window with the colour of the backdrop beside them: a light backdrop seen
+    between hair strands or under the lobe is bright and compact, like a jewel."""
+    pad = int(0.10 * FW)
+    wide = slice(max(0, cols.start - pad), cols.stop + pad)
+    backdrop = (r.person[rows, wide] < 0.1) & r.valid[rows, wide]
+    lab = r.smooth_lab[rows, cols]
+    if backdrop.sum() < 30:
+        return np.zeros(lab.shape[:2], bool)
+    reference = np.median(r.smooth_lab[rows, wide][backdrop], axis=0)
+    return np.linalg.norm(lab - reference, axis=-1) < BG_DISTANCE
+
+
+def jewel_mask(r, rows: slice, cols: slice, exclude: np.ndarray | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Small spots far brighter than their surroundings, or strongly golden, on the person
+    (`exclude`: pixels known not to be jewellery, such as the backdrop)."""
     lum = r.lab[rows, cols, 0]
     size = max(3, int(0.06 * FW)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -55,6 +69,8 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     skin_tinted = (np.abs((hue - skin_hue + 180.0) % 360.0 - 180.0) < 15.0) & (chroma > NEUTRAL)
     glint = (tophat > TOPHAT) & (lum > 55) & ~skin_tinted
     candidates = (glint | golden) & person & ~skin & r.valid[rows, cols]
+    if exclude is not None:
+        candidates &= ~exclude
     # keep compact blobs of jewel size: hair glints are long thin strands, clutter is big
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
@@ -147,7 +163,7 @@ def check(ctx: RuleContext) -> RuleResult:
     for side in SIDES:
         box = lobe_box(r, side)
         rows, cols = r.box_slice(*box)
-        areas[side] = 1000.0 * float(jewel_mask(r, rows, cols).sum()) / (FW * FW)
+        areas[side] = 1000.0 * float(jewel_mask(r, rows, cols, near_backdrop(r, rows, cols)).sum()) / (FW * FW)
         studs[side], spot = stud_contrast(r, side)
         if spot is not None and ramp(studs[side], STUD_GOOD, STUD_BAD) < ramp(areas[side], AREA_GOOD, AREA_BAD):
             half = 0.04 * FW
