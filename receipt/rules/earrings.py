@@ -30,7 +30,7 @@ RING_BG = 0.2  # largest share of backdrop in the ring around a stud
 def lobe_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     """From the ear lobe down beside the jaw, where studs sit and drops hang."""
     left_x, right_x = r.contour_x
-    top = (float(r.pts[SUBNASALE, 1]) + EYE_Y) / 2  # lobes of small ears sit above the nose base
+    top = float(r.pts[SUBNASALE, 1]) - 0.05 * FW  # drops and hoops hang from here; studs are stud_box's
     bottom = float(r.pts[CHIN, 1]) + 0.10 * FW
     if side == "right":
         return left_x - 0.14 * FW, top, left_x + 0.05 * FW, bottom
