@@ -19,7 +19,7 @@ MAX_BLOB = 0.012  # face widths squared: bigger bright things are a collar or a 
 def neck_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     """The neck band and the neck's sides up to the jaw (the face itself is left out in jewel_mask)."""
     chin = float(r.pts[CHIN, 1])
-    return EYE_X - 0.60 * FW, chin - 0.10 * FW, EYE_X + 0.60 * FW, chin + 0.80 * FW
+    return EYE_X - 0.55 * FW, chin - 0.10 * FW, EYE_X + 0.55 * FW, chin + 0.80 * FW
 
 
 def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
