@@ -16,20 +16,43 @@ TOPHAT = 20.0  # L units a spot must stand above its surroundings (a metallic gl
 NEUTRAL = 8.0  # Lab chroma under which a glint has no hue of its own (metal, pearl, diamond)
 MIN_BLOB, MAX_BLOB = 0.0002, 0.02  # blob area in face widths squared: a stud .. a large drop
 SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear")}
+# studs: a small round spot at the lobe, looked for at twice the canonical resolution (a 3 mm
+# stud is 2 canonical pixels), standing STUD_TOPHAT above its surroundings with no skin hue, unlike
+# the background and set in the ear (its ring mostly not background: the bright gaps between
+# hair strands and at the lobe's edge against a light backdrop are background seen through)
+UP = 2.0
+STUD_GOOD, STUD_BAD = 40.0, 70.0  # the spot's contrast in L units, weighted down below 8 pixels
+STUD_TOPHAT = 14.0
+BG_DISTANCE = 12.0  # Lab distance under which a pixel is taken for the backdrop
+RING_BG = 0.2  # largest share of backdrop in the ring around a stud
 
 
 def lobe_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     """From the ear lobe down beside the jaw, where studs sit and drops hang."""
     left_x, right_x = r.contour_x
-    top = (float(r.pts[SUBNASALE, 1]) + EYE_Y) / 2  # lobes of small ears sit above the nose base
+    top = float(r.pts[SUBNASALE, 1]) - 0.05 * FW  # drops and hoops hang from here; studs are stud_box's
     bottom = float(r.pts[CHIN, 1]) + 0.10 * FW
     if side == "right":
         return left_x - 0.14 * FW, top, left_x + 0.05 * FW, bottom
     return right_x - 0.05 * FW, top, right_x + 0.14 * FW, bottom
 
 
-def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Small spots far brighter than their surroundings, or strongly golden, on the person."""
+def near_backdrop(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Pixels of a window with the colour of the backdrop beside them: a light backdrop seen
+    between hair strands or under the lobe is bright and compact, like a jewel."""
+    pad = int(0.10 * FW)
+    wide = slice(max(0, cols.start - pad), cols.stop + pad)
+    backdrop = (r.person[rows, wide] < 0.1) & r.valid[rows, wide]
+    lab = r.smooth_lab[rows, cols]
+    if backdrop.sum() < 30:
+        return np.zeros(lab.shape[:2], bool)
+    reference = np.median(r.smooth_lab[rows, wide][backdrop], axis=0)
+    return np.linalg.norm(lab - reference, axis=-1) < BG_DISTANCE
+
+
+def jewel_mask(r, rows: slice, cols: slice, exclude: np.ndarray | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Small spots far brighter than their surroundings, or strongly golden, on the person
+    (`exclude`: pixels known not to be jewellery, such as the backdrop)."""
     lum = r.lab[rows, cols, 0]
     size = max(3, int(0.06 * FW)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -46,6 +69,8 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     skin_tinted = (np.abs((hue - skin_hue + 180.0) % 360.0 - 180.0) < 15.0) & (chroma > NEUTRAL)
     glint = (tophat > TOPHAT) & (lum > 55) & ~skin_tinted
     candidates = (glint | golden) & person & ~skin & r.valid[rows, cols]
+    if exclude is not None:
+        candidates &= ~exclude
     # keep compact blobs of jewel size: hair glints are long thin strands, clutter is big
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
@@ -60,18 +85,93 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     return keep[labels]
 
 
+def stud_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    """The lower ear and the lobe: from a little below the eye line to below the nose base."""
+    left_x, right_x = r.contour_x
+    top, bottom = EYE_Y + 0.08 * FW, float(r.pts[SUBNASALE, 1]) + 0.18 * FW
+    if side == "right":
+        return left_x - 0.14 * FW, top, left_x + 0.04 * FW, bottom
+    return right_x - 0.04 * FW, top, right_x + 0.14 * FW, bottom
+
+
+def _fine(r, box: tuple[float, float, float, float], image: np.ndarray,  # type: ignore[no-untyped-def]
+          interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """A canonical box warped from the working image at UP times the canonical resolution."""
+    x0, y0, x1, y1 = box
+    m = r.matrix * UP
+    m[0, 2] -= x0 * UP
+    m[1, 2] -= y0 * UP
+    size = (max(1, int((x1 - x0) * UP)), max(1, int((y1 - y0) * UP)))
+    return cv2.warpAffine(image, m, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def stud_contrast(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type: ignore[no-untyped-def]
+    """The strongest stud-like spot at one lobe: (contrast, canonical centre)."""
+    box = stud_box(r, side)
+    analysis = r.analysis
+    rgb = _fine(r, box, analysis.image)
+    if rgb.shape[0] < 10 or rgb.shape[1] < 10:
+        return 0.0, None
+    person = _fine(r, box, analysis.person_mask)
+    valid = _fine(r, box, np.ones(analysis.image.shape[:2], np.uint8), cv2.INTER_NEAREST) > 0
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    lum = lab[..., 0]
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    tophat = cv2.morphologyEx(lum, cv2.MORPH_TOPHAT, kernel)
+    smooth = cv2.GaussianBlur(lab, (0, 0), 2.0)
+    backdrop = (person < 0.1) & valid
+    if backdrop.sum() > 30:
+        near_bg = np.linalg.norm(smooth - np.median(smooth[backdrop], axis=0), axis=-1) < BG_DISTANCE
+    else:
+        near_bg = np.zeros(lum.shape, bool)
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    skin_tinted = (np.abs((hue - float(r.skin_reference[1]) + 180.0) % 360.0 - 180.0) < 12.0) & (chroma > 10.0)
+    candidates = (tophat > STUD_TOPHAT) & (lum > 45) & ~skin_tinted & (person > 0.3) & valid & ~near_bg
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
+    ring_kernel = np.ones((7, 7), np.uint8)
+    best, where = 0.0, None
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if not 3 <= area <= 0.004 * (FW * UP) ** 2 or max(w, h) > 2.5 * max(1, min(w, h)) or area < 0.4 * w * h:
+            continue
+        margin = 4  # a spot at the window's edge is clutter passing through, not a stud in the lobe
+        if x < margin or y < margin or x + w > candidates.shape[1] - margin or y + h > candidates.shape[0] - margin:
+            continue
+        blob = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
+        pad = 3
+        y0, x0 = max(0, y - pad), max(0, x - pad)
+        local = (labels[y0:y + h + pad, x0:x + w + pad] == i).astype(np.uint8)
+        ring = (cv2.dilate(local, ring_kernel) > 0) & (local == 0)
+        if float(near_bg[y0:y + h + pad, x0:x + w + pad][ring].mean()) > RING_BG:
+            continue
+        value = float(tophat[y:y + h, x:x + w][blob > 0].max()) * min(1.0, area / 8.0)
+        if value > best:
+            best, where = value, (box[0] + (x + w / 2) / UP, box[1] + (y + h / 2) / UP)
+    return best, where
+
+
 def check(ctx: RuleContext) -> RuleResult:
     r = regions_of(ctx.analysis)
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     areas: dict[str, float] = {}
+    studs: dict[str, float] = {}
     boxes = {}
     for side in SIDES:
         box = lobe_box(r, side)
         rows, cols = r.box_slice(*box)
-        areas[side] = 1000.0 * float(jewel_mask(r, rows, cols).sum()) / (FW * FW)
+        areas[side] = 1000.0 * float(jewel_mask(r, rows, cols, near_backdrop(r, rows, cols)).sum()) / (FW * FW)
+        studs[side], spot = stud_contrast(r, side)
+        if spot is not None and ramp(studs[side], STUD_GOOD, STUD_BAD) < ramp(areas[side], AREA_GOOD, AREA_BAD):
+            half = 0.04 * FW
+            box = (spot[0] - half, spot[1] - half, spot[0] + half, spot[1] + half)
         boxes[side] = box
-    scores = {side: ramp(v, AREA_GOOD, AREA_BAD) for side, v in areas.items()}
+    # the worse clue of each side, then the worse side
+    scores = {side: min(ramp(areas[side], AREA_GOOD, AREA_BAD), ramp(studs[side], STUD_GOOD, STUD_BAD))
+              for side in SIDES}
     side = min(scores, key=scores.get)  # type: ignore[arg-type]
     zh, en = ("双耳", "both ears") if all(v < 0.5 for v in scores.values()) else SIDES[side]
     evidence = tuple(box_region(r, CODE, boxes[s]) for s in SIDES if scores[s] < 0.75)
@@ -79,4 +179,5 @@ def check(ctx: RuleContext) -> RuleResult:
         "pass": ("未见耳饰", "No earrings"),
         "borderline": (f"{zh}可能佩戴耳饰，需人工审核", f"There may be an earring at {en}; a reviewer will check"),
         "fail": (f"{zh}佩戴耳饰，请摘下耳环、耳钉后重新拍摄", f"An earring is visible at {en}; remove earrings and studs"),
-    }, evidence, right=round(areas["right"], 2), left=round(areas["left"], 2))
+    }, evidence, right=round(areas["right"], 2), left=round(areas["left"], 2),
+        stud_right=round(studs["right"], 1), stud_left=round(studs["left"], 1))

@@ -10,14 +10,16 @@ from receipt.photo.landmarks import CHIN
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
 CODE = "NECKLACE"
-AREA_GOOD, AREA_BAD = 0.8, 3.0  # jewel-like area lying on neck skin, thousandths of a face width squared
+AREA_GOOD, AREA_BAD = 0.4, 3.0  # jewel-like area lying on neck skin, thousandths of a face width squared
 TOPHAT = 14.0  # L units a chain link or bead must stand above the skin around it
+NEUTRAL_SHARE = 0.5  # a metal chain pixel has under half the skin's chroma per lightness
 MAX_BLOB = 0.012  # face widths squared: bigger bright things are a collar or a strap, not jewellery
 
 
 def neck_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    """The neck band and the neck's sides up to the jaw (the face itself is left out in jewel_mask)."""
     chin = float(r.pts[CHIN, 1])
-    return EYE_X - 0.55 * FW, chin + 0.04 * FW, EYE_X + 0.55 * FW, chin + 0.80 * FW
+    return EYE_X - 0.55 * FW, chin - 0.10 * FW, EYE_X + 0.55 * FW, chin + 0.80 * FW
 
 
 def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -33,7 +35,12 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     skin = r.skin_in(rows, cols) > 0.5
     # jewellery lies on skin: a thin chain leaves most of its neighbourhood skin, a collar edge only half
     around = cv2.blur(skin.astype(np.float32), (size * 2 + 1, size * 2 + 1)) > 0.65
-    candidates = (bright | dark | golden) & around & ~skin & r.valid[rows, cols]
+    # a thin chain is blurred into the skin around it in smooth_lab: its own pixels are grey
+    raw = r.lab[rows, cols]
+    skin_chroma = NEUTRAL_SHARE * float(r.skin_reference[2]) * np.maximum(raw[..., 0], 1.0)
+    grey = np.hypot(raw[..., 1], raw[..., 2]) < skin_chroma
+    on_neck = around & r.valid[rows, cols] & ~r.face_mask[rows, cols]
+    candidates = ((bright & (~skin | grey)) | ((dark | golden) & ~skin)) & on_neck
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
     for i in range(1, count):
@@ -56,4 +63,4 @@ def check(ctx: RuleContext) -> RuleResult:
         "pass": ("未见项链", "No necklace"),
         "borderline": ("颈部可能佩戴项链，需人工审核", "There may be a necklace; a reviewer will check"),
         "fail": ("佩戴了项链或颈饰，请摘下后重新拍摄", "A necklace is visible; take it off and retake the photo"),
-    }, (box_region(r, CODE, box),) if score < 0.75 else (), area=round(area, 2))
+    }, (box_region(r, CODE, box),), area=round(area, 2))  # judged keeps evidence for any verdict but pass

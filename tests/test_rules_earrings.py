@@ -1,0 +1,64 @@
+"""EARRINGS: a bare compliant sample passes; a small stud painted on its lobe is seen at the
+lobe; the corpus's two stud near-misses are not passed (they skip without ../shared/eval)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from receipt.photo.face_frame import FW, regions_of
+from receipt.photo.intake import load_image
+from receipt.photo.landmarks import SUBNASALE
+from receipt.photo.vision import analyse
+from receipt.pipeline import check_photo
+from receipt.rules import earrings
+from receipt.specs import get_spec
+from tests.conftest import SAMPLES, SHARED_EVAL, eval_image, require
+from tests.images import encode
+
+SPEC = get_spec("guangdong-id")
+SAMPLE = SAMPLES / "london-005.jpg"
+
+
+def _result(data: bytes):  # type: ignore[no-untyped-def]
+    report = check_photo(data, SPEC)
+    return next(r for r in report.rules if r.code == earrings.CODE)
+
+
+def _with_lobe_stud(data: bytes) -> bytes:
+    """The photo with a small polished stud (bright centre, dark rim) on the subject's left lobe."""
+    intake = load_image(data)
+    analysis = analyse(intake.rgb, with_pose=False)
+    r = regions_of(analysis)
+    assert r is not None and analysis.face_width_px is not None
+    lobe = np.array([[r.contour_x[1] + 0.03 * FW, float(r.pts[SUBNASALE, 1]) + 0.02 * FW]])
+    x, y = (int(round(v)) for v in r.to_image(lobe)[0])
+    radius = max(2, int(0.008 * analysis.face_width_px))
+    rgb = intake.rgb.copy()
+    cv2.circle(rgb, (x, y), radius + 1, (70, 70, 75), -1)
+    cv2.circle(rgb, (x, y), radius, (248, 248, 250), -1)
+    return encode(Image.fromarray(rgb), "PNG")
+
+
+def test_bare_ears_pass() -> None:
+    result = _result(SAMPLE.read_bytes())
+    assert result.verdict == "pass", result.details
+    assert set(result.details) >= {"right", "left", "stud_right", "stud_left"}
+
+
+def test_a_painted_lobe_stud_is_seen_on_its_side() -> None:
+    bare = _result(SAMPLE.read_bytes())
+    studded = _result(_with_lobe_stud(SAMPLE.read_bytes()))
+    assert studded.details["stud_left"] > max(earrings.STUD_GOOD, bare.details["stud_left"] + 10), studded.details
+    assert studded.score < bare.score
+    assert studded.verdict != "pass"
+    assert "左耳" in studded.message_zh and "left ear" in studded.message_en
+
+
+@pytest.mark.parametrize("stem", ["c_059", "c_091"])  # a small stud; a pale-gold ball on the lobe
+def test_real_studs_are_not_passed(stem: str) -> None:
+    require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
+    result = _result(eval_image(stem).read_bytes())
+    assert result.verdict != "pass", result.details
