@@ -21,6 +21,7 @@ EAR_SKIN = {"hue_shift": -10.0, "hue_tol": 18.0, "dark_tol": 0.5}
 # image left is the subject's right ear
 SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear")}
 SHARE_FLOOR = 0.05  # added before the log of the worse side's skin share (the learned scorer's feature)
+TURNED_YAW = 0.3  # yaw_of above this with skin beside both cheeks: the head is turned, not the hair over an ear
 
 
 def yaw_of(r) -> float:  # type: ignore[no-untyped-def]
@@ -77,7 +78,7 @@ def check(ctx: RuleContext) -> RuleResult:
         zh, en = "双耳", "both ears"
     else:
         zh, en = SIDES[side]
-    if side in unseen:
+    if side in unseen or (features["yaw"] > TURNED_YAW and scores[side] >= 0.5):
         fail = (f"看不到{zh}，请正对镜头、保持适当距离，露出双耳", f"{en.capitalize()} cannot be seen; face the camera "
                 "from a normal distance so both ears show")
     else:
