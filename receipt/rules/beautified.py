@@ -3,9 +3,11 @@
 Smoothing: the fine texture of the cheeks (pores, fine lines, sensor grain) measured at the
 photo's own resolution, as a share of skin lightness, against how sharp the eyes are in the same
 photo: a smoothed face keeps crisp lashes over wax-smooth skin, while a merely soft photo blurs
-both. Whitening: the face lighter and greyer than the person's own neck (a filter works on the
-face; a pale complexion is pale all over); without a visible neck, skin far lighter and greyer
-than any natural complexion in studio light.
+both. And the detail of the cheek's flattest tenth: a smoothing filter leaves wax-flat patches
+even where added grain, JPEG noise or a few fine lines keep the median texture up.
+Whitening: the face lighter and greyer than the person's own neck (a filter works on the face; a
+pale complexion is pale all over); without a visible neck, skin far lighter and greyer than any
+natural complexion in studio light.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ NECK_CHROMA_GOOD, NECK_CHROMA_BAD = 0.9, 0.7  # face chroma over neck chroma (wh
 # keep chroma >= 10 (the palest compliant one 11.2), all-skin whitening leaves 5..7
 GREY_CHROMA_GOOD, GREY_CHROMA_BAD = 10.0, 7.0
 NECK_MIN_SHARE, NECK_MIN_PIXELS = 0.25, 50  # skin share of the neck box, and pixels, to trust it
+# log of the band-pass detail of the larger cheek's flattest tenth (FLAT_PERCENTILE), same units as
+# TEXTURE_*: compliant London studio photos -2.5..-1.3, the corpus's smoothed photos -3.6..-2.5
+FLAT_PERCENTILE = 10
+FLAT_GOOD, FLAT_BAD = -2.0, -3.6
 
 
 def _patch(gray: np.ndarray, box: tuple[int, int, int, int], factor: float) -> np.ndarray:
@@ -70,6 +76,7 @@ def check(ctx: RuleContext) -> RuleResult:
     scores: dict[str, float] = {}
     details: dict[str, float] = {}
     textures = []
+    flats = []  # (patch size, detail of its flattest tenth)
     for cheek in r.cheek_masks:
         ys, xs = np.nonzero(cheek)
         if ys.size < 30:
@@ -83,6 +90,7 @@ def check(ctx: RuleContext) -> RuleResult:
         if min(patch.shape) < 6:
             continue
         textures.append(100.0 * _band(patch) / (float(np.median(patch)) + 1.0))
+        flats.append((patch.size, 100.0 * _band(patch, FLAT_PERCENTILE) / (float(np.median(patch)) + 1.0)))
     eye_box = r.to_image(np.array([[r.pts[EYE_OUTER_R, 0] - 0.05 * FW, r.brow_y - 0.04 * FW],
                                    [r.pts[EYE_OUTER_L, 0] + 0.05 * FW, EYE_Y + 0.08 * FW]]))
     x0, y0 = eye_box.min(axis=0).astype(int)
@@ -92,8 +100,13 @@ def check(ctx: RuleContext) -> RuleResult:
         eye_detail = 100.0 * _band(eyes, 90) / (float(np.median(eyes)) + 1.0)
         texture = float(np.median(textures)) / min(1.0, eye_detail / EYE_SHARP)
         ratio = float(np.median(textures)) / max(eye_detail, 1e-3)
-        scores["smooth"] = min(ramp(texture, TEXTURE_GOOD, TEXTURE_BAD), ramp(ratio, RATIO_GOOD, RATIO_BAD))
-        details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2), skin_to_eyes=round(ratio, 4))
+        # the larger cheek only: a low percentile of a foreshortened one (a turned or rolled head) is noise
+        # and, like the median texture, allowed less detail in a soft photo (its eyes soft too)
+        flat = float(np.log(max(max(flats)[1] / min(1.0, eye_detail / EYE_SHARP), 1e-3)))
+        scores["smooth"] = min(ramp(texture, TEXTURE_GOOD, TEXTURE_BAD), ramp(ratio, RATIO_GOOD, RATIO_BAD),
+                               ramp(flat, FLAT_GOOD, FLAT_BAD))
+        details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2), skin_to_eyes=round(ratio, 4),
+                       flat_detail_log=round(flat, 3))
     ref = r.skin_reference
     chroma = float(ref[2] * ref[0])
     neck = _neck_skin(r)

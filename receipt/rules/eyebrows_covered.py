@@ -6,13 +6,42 @@ a fringe, a hat brim or a hand there is not skin-coloured.
 
 from __future__ import annotations
 
+import math
+
+import cv2
+import numpy as np
+
 from receipt.photo.face_frame import FW, regions_of
+from receipt.photo.landmarks import BROW_L, BROW_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
+from receipt.rules.learned import learned_score
 
 CODE = "EYEBROWS_COVERED"
 SKIN_GOOD, SKIN_BAD = 0.65, 0.25  # skin-coloured share of the strip above the brow
 BROW_TOP = {"right": (70, 63, 105, 66, 107), "left": (300, 293, 334, 296, 336)}  # upper edge of each brow
 SIDE_ZH = {"right": "右", "left": "左"}
+BROW_OUTLINE = {"right": BROW_R, "left": BROW_L}
+SHARE_FLOOR = 0.05  # added before the log of the worse strip's skin share (the learned scorer's feature)
+TEXTURE_FLOOR = 0.3  # grey levels added to the cheeks' texture: a wax-smooth cheek must not blow the ratio up
+
+
+def _texture(r) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Band-pass detail of the canonical grey image: brow hairs are fine strokes, a fringe's are
+    coarser and a hat brim or a lens frame has none."""
+    gray = r.gray
+    return np.abs(cv2.GaussianBlur(gray, (0, 0), 0.8) - cv2.GaussianBlur(gray, (0, 0), 2.5))
+
+
+def brow_texture(r) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Each brow band's median detail over the cheeks' (1 = as smooth as the cheeks)."""
+    band = _texture(r)
+    cheeks = r.cheek_masks[0] | r.cheek_masks[1]
+    cheek = (float(np.median(band[cheeks])) if cheeks.any() else 0.0) + TEXTURE_FLOOR
+    out = {}
+    for side, outline in BROW_OUTLINE.items():
+        mask = r.polygon_mask(outline) & r.valid
+        out[side] = float(np.median(band[mask])) / cheek if mask.sum() > 10 else 1.0
+    return out
 
 
 def strip_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
@@ -34,15 +63,22 @@ def check(ctx: RuleContext) -> RuleResult:
         shares[side] = float((r.skin_in(rows, cols) > 0.5)[valid].mean()) if valid.any() else 0.0
         boxes[side] = box
     scores = {side: ramp(v, SKIN_GOOD, SKIN_BAD) for side, v in shares.items()}
+    texture = brow_texture(r)
+    features = {"skin_worse_log": round(math.log(min(shares.values()) + SHARE_FLOOR), 4),
+                "brow_texture_least": round(min(texture.values()), 4)}
+    hand = min(scores.values())
+    score = learned_score(CODE, features, hand)
     side = min(scores, key=scores.get)  # type: ignore[arg-type]
     if all(v < 0.5 for v in scores.values()):
         where_zh, where_en = "双眉", "both eyebrows"
     else:
         where_zh, where_en = f"{SIDE_ZH[side]}眉", f"the {side} eyebrow"
-    evidence = tuple(box_region(r, CODE, boxes[s]) for s in BROW_TOP if scores[s] < 0.75)
-    return judged(ctx, CODE, scores[side], {
+    evidence = tuple(box_region(r, CODE, boxes[s]) for s in BROW_TOP if scores[s] < 0.75) or tuple(
+        box_region(r, CODE, boxes[s]) for s in BROW_TOP)
+    return judged(ctx, CODE, score, {
         "pass": ("眉毛清晰可见", "Both eyebrows are visible"),
         "borderline": (f"{where_zh}可能被头发遮挡，需人工审核", f"Hair may cover {where_en}; a reviewer will check"),
         "fail": (f"头发遮挡了{where_zh}，请将刘海梳起，露出眉毛", f"Hair covers {where_en}; brush the fringe aside so the "
                  "eyebrows show"),
-    }, evidence, right=round(shares["right"], 3), left=round(shares["left"], 3))
+    }, evidence, right=round(shares["right"], 3), left=round(shares["left"], 3), hand_score=round(hand, 4),
+        **features)
