@@ -2,7 +2,8 @@
 
 A closed-mouth smile or smirk lifts the mouth corners above the line between the lips: in the
 corpus the compliant photos lift them at most 0.074 mouth widths (faint smiles a reviewer
-accepted), the labelled closed-mouth smiles and smirks 0.08..0.15.
+accepted), the labelled closed-mouth smiles and smirks 0.08..0.15. Such a smile alone goes to a
+reviewer (SMILE_FLOOR): the corpus labels most closed-lip smiles "mouth closed".
 """
 
 from __future__ import annotations
