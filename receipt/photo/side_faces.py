@@ -4,7 +4,7 @@ The analysis runs the full-range detector once on the whole photo, where a small
 turned face next to a large main face often stays under its confidence cut. Run again on the
 strips left and right of the main face (the detector resizes its input, so a strip gives a
 bystander more of its pixels), the same detector finds them, with a confidence a rule can weigh.
-One extra graph, built on first use; ~10 ms per photo on this machine.
+One extra graph, built on first use; one or two detector runs per portrait, 10–20 ms on this machine.
 """
 
 from __future__ import annotations
