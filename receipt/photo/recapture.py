@@ -11,6 +11,7 @@ multiples of the block frequency, so those bins are left out. Measured on a squa
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -64,3 +65,66 @@ def periodic_peak(gray: np.ndarray, centre: tuple[float, float], side: float) ->
     ratio = spectrum / level
     mask = _MASKS.setdefault(PATCH, _excluded(PATCH))
     return float(ratio[~mask].max())
+
+
+# A photo shown inside something else (a phone screenshot's app bars, a monitor's bezel, a print's
+# white border on a table) sits in a rectangle: long straight edges above, below and beside the
+# face, each crossing the face's line of sight. A real portrait's backdrop has no such enclosure.
+FRAME_SIDE = 480  # the image is searched at this size (longest side)
+FRAME_TILT = 6.0  # degrees off horizontal / vertical a frame edge may lean (a photographed screen)
+FRAME_MIN_LENGTH = 0.4  # of the image's width (horizontal edges) or height (vertical edges)
+FRAME_BORDER = 0.015  # edges this close to the image border are the border itself
+
+
+@dataclass(frozen=True)
+class Frame:
+    sides: int  # 0..4 straight edges of a rectangle around the face
+    flat_outside: float  # share of exactly flat pixels beyond the top and bottom edges (app bars, margins)
+
+
+def _flat_share(gray: np.ndarray) -> float:
+    """Share of pixels whose 3x3 neighbourhood has one value: drawn UI, not a camera's noisy pixels."""
+    if gray.size == 0:
+        return 0.0
+    kernel = np.ones((3, 3), np.uint8)
+    return float(np.mean((cv2.dilate(gray, kernel) - cv2.erode(gray, kernel)) == 0))
+
+
+def photo_frame(gray: np.ndarray, face_box: tuple[float, float, float, float]) -> Frame:
+    """The straight-edged rectangle around the face the image shows, if any (see FRAME_*)."""
+    h, w = gray.shape[:2]
+    scale = FRAME_SIDE / max(h, w)
+    small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    edges = cv2.Canny(cv2.GaussianBlur(small, (3, 3), 0), 40, 120)
+    # thickened, so an edge that leans a little (a screen photographed at an angle) stays one line
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    shortest = int(FRAME_MIN_LENGTH * min(sh, sw))
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 360, threshold=max(20, shortest // 2), minLineLength=shortest,
+                            maxLineGap=5)
+    fx, fy, fw, fh = (v * scale for v in face_box)
+    cx, cy = fx + fw / 2, fy + fh / 2
+    top, bottom = -1.0, float(sh + 1)
+    left = right = False
+    margin_x, margin_y = FRAME_BORDER * sw, FRAME_BORDER * sh
+    for x1, y1, x2, y2 in (lines[:, 0] if lines is not None else ()):
+        angle = abs(float(np.degrees(np.arctan2(y2 - y1, x2 - x1)))) % 180
+        length = float(np.hypot(x2 - x1, y2 - y1))
+        if min(angle, 180 - angle) <= FRAME_TILT and length >= FRAME_MIN_LENGTH * sw:
+            y = (y1 + y2) / 2
+            if min(x1, x2) < cx < max(x1, x2) and margin_y < y < sh - margin_y:
+                if y < fy:
+                    top = max(top, y)
+                elif y > fy + 1.6 * fh:
+                    bottom = min(bottom, y)
+        elif abs(angle - 90) <= FRAME_TILT and length >= FRAME_MIN_LENGTH * sh:
+            x = (x1 + x2) / 2
+            if min(y1, y2) < cy < max(y1, y2) and margin_x < x < sw - margin_x:
+                left |= x < fx
+                right |= x > fx + fw
+    has_top, has_bottom = top >= 0, bottom <= sh
+    flat = 0.0
+    if has_top and has_bottom:
+        above, below = gray[: max(0, int(top / scale) - 2)], gray[int(bottom / scale) + 3:]
+        flat = (_flat_share(above) * above.size + _flat_share(below) * below.size) / max(above.size + below.size, 1)
+    return Frame(int(has_top) + int(has_bottom) + int(left) + int(right), round(flat, 3))

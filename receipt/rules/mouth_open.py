@@ -2,7 +2,8 @@
 
 A closed-mouth smile or smirk lifts the mouth corners above the line between the lips: in the
 corpus the compliant photos lift them at most 0.074 mouth widths (faint smiles a reviewer
-accepted), the labelled closed-mouth smiles and smirks 0.08..0.15.
+accepted), the labelled closed-mouth smiles and smirks 0.08..0.15. Such a smile alone goes to a
+reviewer (SMILE_FLOOR): the corpus labels most closed-lip smiles "mouth closed".
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ CODE = "MOUTH_OPEN"
 GAP_GOOD, GAP_BAD = 0.04, 0.20  # inner-lip gap over mouth width: closed .. clearly parted
 TEETH_GOOD, TEETH_BAD = 0.02, 0.12  # teeth-coloured share of the mouth's outer area
 LIFT_GOOD, LIFT_BAD = 0.075, 0.135  # mouth corners above the lips' midline, in mouth widths
+# A closed-lip smile alone is a reviewer's call (the corpus labels most of them "mouth closed"):
+# its score stops here, borderline with the default thresholds; an open mouth still fails
+SMILE_FLOOR = 0.55
 CORNER_R, CORNER_L = 61, 291  # outer mouth corners
 
 
@@ -45,7 +49,7 @@ def check(ctx: RuleContext) -> RuleResult:
     corners_y = float(p[CORNER_R, 1] + p[CORNER_L, 1]) / 2
     lift = (float(p[13, 1] + p[14, 1]) / 2 - corners_y) / max(float(np.linalg.norm(p[CORNER_L] - p[CORNER_R])), 1.0)
     scores = {"open": min(ramp(gap, GAP_GOOD, GAP_BAD), ramp(teeth_share, TEETH_GOOD, TEETH_BAD)),
-              "smile": ramp(lift, LIFT_GOOD, LIFT_BAD)}
+              "smile": max(SMILE_FLOOR, ramp(lift, LIFT_GOOD, LIFT_BAD))}
     worst = min(scores, key=scores.get)  # type: ignore[arg-type]
     score = scores[worst]
     evidence = (Region(CODE, polygon=r.image_outline(LIPS_OUTER)),)

@@ -7,8 +7,10 @@ Each cue alone has photo look-alikes (dark hair along the jaw, big eyes); both t
 A black-and-white image is not refused here (COLOUR does that) but is queried: it is as often a
 scan or photocopy of a printed photo as a photo. A photo of a screen or of a print leaves a
 periodic pattern (moiré, halftone dots) on the skin, which has none (receipt.photo.recapture).
-Screenshots and bezels are not recognised yet (flat UI areas look like the smooth,
-JPEG-flattened backdrops of studio photos; no labelled example of either is in the corpus).
+A screenshot, a monitor's bezel or a print's border puts the picture inside a rectangle of long
+straight edges around the face: three or four sides, or the top and bottom edges of an app's bars
+with drawn (exactly flat) areas beyond them, are refused; two plain sides are queried. In the
+corpus no real portrait shows more than two such sides (and only 3 non-compliant ones two).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from receipt.photo.face_frame import FW, regions_of
 from receipt.photo.landmarks import FACE_OVAL, NOSE_TIP
-from receipt.photo.recapture import periodic_peak
+from receipt.photo.recapture import periodic_peak, photo_frame
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "NOT_PHOTO"
@@ -29,6 +31,8 @@ IRIS_LOW, IRIS_HIGH = 0.100, 0.115  # iris diameter over face width
 PEAK_GOOD, PEAK_BAD = 7.0, 16.0
 PATCH_SIDE = 0.55  # face widths: the square around the nose tip the spectrum is taken of
 GRAYSCALE_SCORE = 0.6  # borderline with the default thresholds
+FRAME_SCORE, TWO_SIDES_SCORE = 0.1, 0.6  # a frame around the photo; two straight sides only
+UI_FLAT = 0.5  # share of exactly flat pixels beyond the top and bottom edges that makes them app bars
 JAW = FACE_OVAL[FACE_OVAL.index(454):FACE_OVAL.index(234) + 1]
 
 
@@ -64,16 +68,32 @@ def check(ctx: RuleContext) -> RuleResult:
     recaptured = peak is not None and ramp(peak, PEAK_GOOD, PEAK_BAD) < score
     if recaptured:
         score = ramp(peak, PEAK_GOOD, PEAK_BAD)  # type: ignore[arg-type]
+    frame = photo_frame(a.gray, a.main_face.box) if a.main_face is not None else None
+    framed = frame is not None and (frame.sides >= 3 or (frame.sides == 2 and frame.flat_outside >= UI_FLAT))
+    if framed:
+        score = min(score, FRAME_SCORE)
+    elif frame is not None and frame.sides == 2:
+        score = min(score, TWO_SIDES_SCORE)
     if ctx.intake.grayscale:
         score = min(score, GRAYSCALE_SCORE)
     return judged(ctx, CODE, score, {
         "pass": ("真实照片", "A real photograph"),
-        "borderline": ("照片可能是绘画、卡通、黑白复印件或翻拍，需人工审核",
-                       "This may be a drawing, a cartoon, a black-and-white copy or a re-photographed print; "
-                       "a reviewer will check"),
-        "fail": ("上传的是翻拍的屏幕或打印照片，请上传原始照片文件" if recaptured else
-                 "上传的不是真实照片（绘画、卡通等），请上传本人真实照片",
-                 "This is a photo of a screen or of a print; upload the original photo file" if recaptured else
-                 "This is not a real photograph (a drawing or cartoon); upload a photo of yourself"),
+        "borderline": ("照片可能是绘画、卡通、黑白复印件、截图或翻拍，需人工审核",
+                       "This may be a drawing, a cartoon, a black-and-white copy, a screenshot or a re-photographed "
+                       "print; a reviewer will check"),
+        "fail": fail_message(recaptured, framed),
     }, face_region(ctx, CODE) if score < 0.75 else (), iris_ratio=round(iris, 3), jaw_outline=round(outline, 1),
-        grayscale=ctx.intake.grayscale, periodic_peak=None if peak is None else round(peak, 1))
+        grayscale=ctx.intake.grayscale, periodic_peak=None if peak is None else round(peak, 1),
+        frame_sides=None if frame is None else frame.sides, frame_flat=None if frame is None else frame.flat_outside)
+
+
+def fail_message(recaptured: bool, framed: bool) -> tuple[str, str]:
+    if framed:
+        return ("照片位于边框之内，像是截图或翻拍的屏幕、打印照片，请上传原始照片文件",
+                "The picture sits inside a frame: a screenshot, or a photo of a screen or of a print; "
+                "upload the original photo file")
+    if recaptured:
+        return ("上传的是翻拍的屏幕或打印照片，请上传原始照片文件",
+                "This is a photo of a screen or of a print; upload the original photo file")
+    return ("上传的不是真实照片（绘画、卡通等），请上传本人真实照片",
+            "This is not a real photograph (a drawing or cartoon); upload a photo of yourself")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.photo.landmarks import CHIN, EAR_ROOT_L, EAR_ROOT_R, FOREHEAD, NOSE_TIP
+from receipt.photo import landmarks as lm
+from receipt.photo.landmarks import CHIN, EAR_ROOT_L, EAR_ROOT_R, FACE_OVAL, FOREHEAD, NOSE_TIP
+from receipt.photo.vision import Analysis
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
+from receipt.rules.learned import learned_score
 
 CODE = "POSE"
 # Limits at which the score reaches 0.5; the spec's thresholds place pass / fail around them.
@@ -16,6 +19,50 @@ NOSE_DEPTH = 0.9
 # The mesh's own depth (z) gives pitch, but its generic face model leans back a little:
 # compliant frontal photos of the eval corpus report a median of +2 degrees (spread ±5).
 PITCH_BIAS = 2.0
+# The mesh's pitch is its weakest angle; two independent models see the nod better: how far the
+# nose tip sits below the eye line (face detector keypoints, in eye distances) and below the ear
+# line (body pose landmarks, in ear distances). Centres = medians of the corpus' frontal photos.
+NOSE_BELOW_EYES, NOSE_BELOW_EARS = 0.57, 0.117
+# Midline points (forehead to chin) for the contour asymmetry that measures the turn
+MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 0, 13, 14, 17, 18, 200, 199, 175, 152)
+
+
+def contour_turn(mesh: np.ndarray) -> float:
+    """How far the face's midline sits off the centre of its contour, in % of the face width (> 0: to image right).
+
+    Measured at the contour's levels from the temples to the jaw; the median resists one misplaced point."""
+    n = len(FACE_OVAL)
+    mids = mesh[list(MIDLINE), :2].astype(np.float64)
+    shifts = []
+    for i in range(2, n // 2 - 2):
+        a, b = mesh[FACE_OVAL[i], :2].astype(np.float64), mesh[FACE_OVAL[n - i], :2].astype(np.float64)
+        centre, span = (a + b) / 2, a - b
+        mid = mids[np.argmin(np.abs(mids[:, 1] - centre[1]))]
+        shifts.append(float(np.dot(mid - centre, span) / max(float(np.dot(span, span)), 1e-6)))
+    return 100.0 * float(np.median(shifts))
+
+
+def _drop(nose: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | None:
+    """How far the nose is below the line a-b, over the distance a-b."""
+    d = float(np.linalg.norm(b - a))
+    if d < 1.0:
+        return None
+    axis = (b - a) / d
+    return float(np.dot(nose - (a + b) / 2, np.array([-axis[1], axis[0]]))) / d
+
+
+def nod_cues(a: Analysis) -> tuple[float | None, float | None]:
+    """(nose below the eyes, from the face detector; nose below the ears, from the body pose)."""
+    eyes = None
+    face = a.main_face
+    if face is not None and np.any(face.keypoints):
+        k = face.keypoints.astype(np.float64)
+        eyes = _drop(k[2], k[0], k[1])
+    ears = None
+    if a.pose is not None:
+        p = a.pose[:, :2].astype(np.float64)
+        ears = _drop(p[lm.POSE_NOSE], p[lm.POSE_EAR_RIGHT], p[lm.POSE_EAR_LEFT])
+    return eyes, ears
 
 
 def angles(mesh: np.ndarray, roll: float) -> tuple[float, float, float]:
@@ -39,7 +86,14 @@ def check(ctx: RuleContext) -> RuleResult:
     yaw, pitch, roll = angles(a.mesh, a.roll_deg)
     ratios = {"yaw": abs(yaw) / YAW_LIMIT, "pitch": abs(pitch) / PITCH_LIMIT, "roll": abs(roll) / ROLL_LIMIT}
     worst = max(ratios, key=ratios.get)  # type: ignore[arg-type]
-    score = ramp(ratios[worst], 0.0, 2.0)
+    hand = ramp(ratios[worst], 0.0, 2.0)
+    turn = contour_turn(a.mesh)
+    below_eyes, below_ears = nod_cues(a)
+    # the model weighs deviations from frontal; a cue a model could not give counts as frontal
+    features = {"roll_off": abs(roll), "turn_off": abs(turn),
+                "nod_face_off": 0.0 if below_eyes is None else 100 * abs(below_eyes - NOSE_BELOW_EYES),
+                "nod_body_off": 0.0 if below_ears is None else 100 * abs(below_ears - NOSE_BELOW_EARS)}
+    score = learned_score(CODE, features, hand)
     if worst == "yaw":
         side_zh, side_en = ("右", "right") if yaw > 0 else ("左", "left")
         zh, en = (f"头部向{side_zh}侧转约{abs(yaw):.0f}°，请正对镜头",
@@ -56,5 +110,6 @@ def check(ctx: RuleContext) -> RuleResult:
     return judged(ctx, CODE, score, {"pass": ("头部端正", "The head faces the camera"),
                                      "borderline": (zh + "（需人工审核）", en + " (a reviewer will check)"),
                                      "fail": (zh, en)},
-                  evidence, yaw=round(yaw, 1), pitch=round(pitch, 1), roll=round(roll, 1), worst=worst)
+                  evidence, yaw=round(yaw, 1), pitch=round(pitch, 1), roll=round(roll, 1), worst=worst,
+                  hand_score=round(hand, 3), **{k: round(v, 2) for k, v in features.items()})
 
