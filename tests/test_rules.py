@@ -131,7 +131,6 @@ def test_compliant_corpus_photos_pass_every_face_rule() -> None:
 
 REAL_DEFECTS = [
     ("a_003", "MOUTH_OPEN", {"fail"}),  # broad open-mouth smile
-    ("a_014", "MOUTH_OPEN", {"borderline"}),  # closed-mouth smirk (lift 0.12 mouth widths): a reviewer decides
     ("b_026", "POSE", {"fail"}),  # head rolled ~15 degrees
     ("a_074", "POSE", {"fail"}),  # three-quarter view
     ("a_041", "SHOULDERS", {"fail"}),  # tight head crop

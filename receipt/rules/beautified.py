@@ -18,6 +18,7 @@ import numpy as np
 from receipt.photo.face_frame import EYE_X, EYE_Y, FW, regions_of
 from receipt.photo.landmarks import CHIN, EYE_OUTER_L, EYE_OUTER_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
+from receipt.rules.blur import blockiness
 
 CODE = "BEAUTIFIED"
 MEASURE_FACE_WIDTH = 448.0  # measure at most at this face width, never upscaled
@@ -26,18 +27,36 @@ TEXTURE_GOOD, TEXTURE_BAD = 0.36, 0.18  # median band-pass detail of the cheeks,
 # the same skin texture over the eyes' detail: smoothing flattens the skin and leaves the lashes
 RATIO_GOOD, RATIO_BAD = 0.040, 0.022
 EYE_SHARP = 4.0  # eye detail (90th pct, same units) below which a photo is soft: its skin is allowed less texture
-WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 40.0, 15.0, 8.0  # whitening without a neck: L* above, chroma below
+# whitening without a neck: L* above WHITE_L, chroma below (the corpus's natural skins keep >= 10 and
+# its no-neck TV still a_066 10.4; its whitened faces 12.7..12.8 are told by their neck)
+WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 40.0, 10.0, 7.0
 # whitening against the neck: face L* minus neck L* (natural: -6..+3 in the corpus, whitened +12..14)
 NECK_LIGHTER_GOOD, NECK_LIGHTER_BAD = 5.0, 11.0
 NECK_CHROMA_GOOD, NECK_CHROMA_BAD = 0.9, 0.7  # face chroma over neck chroma (whitened: 0.68..0.71)
 # whitening of all skin (the neck too) leaves it almost grey: natural colour skins of the corpus
 # keep chroma >= 10 (the palest compliant one 11.2), all-skin whitening leaves 5..7
 GREY_CHROMA_GOOD, GREY_CHROMA_BAD = 10.0, 7.0
+# ... and light: a grey colour grade of a mid-lit face (the film still b_088, L* 46) is no whitening
+GREY_L = 60.0
 NECK_MIN_SHARE, NECK_MIN_PIXELS = 0.25, 50  # skin share of the neck box, and pixels, to trust it
 # log of the band-pass detail of the larger cheek's flattest tenth (FLAT_PERCENTILE), same units as
 # TEXTURE_*: compliant London studio photos -2.5..-1.3, the corpus's smoothed photos -3.6..-2.5
 FLAT_PERCENTILE = 10
 FLAT_GOOD, FLAT_BAD = -2.0, -3.6
+# JPEG compression quantises the skin's fine detail away as a filter does: on a visibly blocky face
+# (8x8 block-edge jumps over the others, BLOCK_FROM..BLOCK_FULL) the smoothing evidence counts for
+# less, by up to BLOCK_DISCOUNT of the way back to compliant
+BLOCK_FROM, BLOCK_FULL, BLOCK_DISCOUNT = 1.02, 1.3, 0.6
+
+
+def _face_blockiness(ctx: RuleContext) -> float:
+    """JPEG blockiness of the face box (1.0 = none; as BLUR reads it), where the grid survives."""
+    a = ctx.analysis
+    if abs(ctx.intake.scale - 1.0) >= 1e-6 or a.main_face is None:
+        return 1.0
+    x, y, w, h = (int(v) for v in a.main_face.box)
+    x0, y0 = max(0, x) // 8 * 8, max(0, y) // 8 * 8
+    return blockiness(a.gray[y0:y + h, x0:x + w].astype(np.float32))
 
 
 def _patch(gray: np.ndarray, box: tuple[int, int, int, int], factor: float) -> np.ndarray:
@@ -103,8 +122,11 @@ def check(ctx: RuleContext) -> RuleResult:
         # the larger cheek only: a low percentile of a foreshortened one (a turned or rolled head) is noise
         # and, like the median texture, allowed less detail in a soft photo (its eyes soft too)
         flat = float(np.log(max(max(flats)[1] / min(1.0, eye_detail / EYE_SHARP), 1e-3)))
-        scores["smooth"] = min(ramp(texture, TEXTURE_GOOD, TEXTURE_BAD), ramp(ratio, RATIO_GOOD, RATIO_BAD),
-                               ramp(flat, FLAT_GOOD, FLAT_BAD))
+        smooth = min(ramp(texture, TEXTURE_GOOD, TEXTURE_BAD), ramp(ratio, RATIO_GOOD, RATIO_BAD),
+                     ramp(flat, FLAT_GOOD, FLAT_BAD))
+        blocks = _face_blockiness(ctx)
+        scores["smooth"] = smooth + (1.0 - smooth) * BLOCK_DISCOUNT * (1.0 - ramp(blocks, BLOCK_FROM, BLOCK_FULL))
+        details["face_blockiness"] = round(blocks, 3)
         details.update(skin_texture=round(texture, 3), eye_detail=round(eye_detail, 2), skin_to_eyes=round(ratio, 4),
                        flat_detail_log=round(flat, 3))
     ref = r.skin_reference
@@ -117,7 +139,7 @@ def check(ctx: RuleContext) -> RuleResult:
         greyer = chroma / max(neck[1], 1.0)
         scores["white"] = max(ramp(lighter, NECK_LIGHTER_GOOD, NECK_LIGHTER_BAD),
                               ramp(greyer, NECK_CHROMA_GOOD, NECK_CHROMA_BAD))
-        if ref[0] > WHITE_L:  # an app that whitens all skin, the neck too, leaves it almost grey
+        if ref[0] > GREY_L:  # an app that whitens all skin, the neck too, leaves it light and almost grey
             scores["white"] = min(scores["white"], ramp(chroma, GREY_CHROMA_GOOD, GREY_CHROMA_BAD))
         details.update(face_minus_neck_lightness=round(lighter, 1), face_over_neck_chroma=round(greyer, 2))
     else:

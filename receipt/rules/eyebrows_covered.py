@@ -1,7 +1,10 @@
 """EYEBROWS_COVERED: both eyebrows visible, not under bangs or anything else.
 
 Judged per brow from the strip just above it: with the brow visible that strip is forehead skin;
-a fringe, a hat brim or a hand there is not skin-coloured.
+a fringe, a hat brim or a hand there is not skin-coloured. A learned scorer weighs that with the
+brow band's own fine detail, how much darker than the face's skin the darker strip is (hair over
+the brow; a strip that is merely lit or coloured oddly is not darker), and how dark the lenses'
+area is (dark sunglasses hide the brows behind their frame).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import cv2
 import numpy as np
 
 from receipt.photo.face_frame import FW, regions_of
-from receipt.photo.landmarks import BROW_L, BROW_R
+from receipt.photo.landmarks import BROW_L, BROW_R, EYE_L, EYE_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
+from receipt.rules.glasses_tinted import lens_box
 from receipt.rules.learned import learned_score
 
 CODE = "EYEBROWS_COVERED"
@@ -44,6 +48,19 @@ def brow_texture(r) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return out
 
 
+def lens_darkness(r) -> float:  # type: ignore[no-untyped-def]
+    """Lightness around both eyes over the same side's cheek (as GLASSES_TINTED reads it): dark
+    lenses drop it to a third; 1.0 when it can't be read."""
+    darkness = []
+    for k, eye in enumerate((EYE_R, EYE_L)):
+        rows, cols = r.box_slice(*lens_box(r, eye))
+        ring = ~r.polygon_mask(eye)[rows, cols] & r.valid[rows, cols]
+        cheek = r.smooth_lab[r.cheek_masks[k]]
+        if ring.sum() >= 20 and cheek.shape[0] >= 20:
+            darkness.append(float(np.median(r.smooth_lab[rows, cols][ring][:, 0])) / max(float(np.median(cheek[:, 0])), 1.0))
+    return float(np.mean(darkness)) if darkness else 1.0
+
+
 def strip_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     pts = r.pts[list(BROW_TOP[side])]
     top = float(pts[:, 1].min())
@@ -56,16 +73,20 @@ def check(ctx: RuleContext) -> RuleResult:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     shares: dict[str, float] = {}
     boxes = {}
+    darker = 0.0  # L* by which the darker strip's median falls below the face's skin (0 when lighter)
     for side in BROW_TOP:
         box = strip_box(r, side)
         rows, cols = r.box_slice(*box)
         valid = r.valid[rows, cols]
         shares[side] = float((r.skin_in(rows, cols) > 0.5)[valid].mean()) if valid.any() else 0.0
+        if valid.sum() >= 10:
+            darker = max(darker, float(r.skin_reference[0]) - float(np.median(r.lab[rows, cols][valid][:, 0])))
         boxes[side] = box
     scores = {side: ramp(v, SKIN_GOOD, SKIN_BAD) for side, v in shares.items()}
     texture = brow_texture(r)
     features = {"skin_worse_log": round(math.log(min(shares.values()) + SHARE_FLOOR), 4),
-                "brow_texture_least": round(min(texture.values()), 4)}
+                "brow_texture_least": round(min(texture.values()), 4),
+                "strip_darker": round(darker, 3), "lens_darkness": round(lens_darkness(r), 4)}
     hand = min(scores.values())
     score = learned_score(CODE, features, hand)
     side = min(scores, key=scores.get)  # type: ignore[arg-type]

@@ -1,9 +1,10 @@
 """MOUTH_OPEN: lips closed, no teeth showing, no smile — a neutral mouth.
 
-A closed-mouth smile or smirk lifts the mouth corners above the line between the lips: in the
-corpus the compliant photos lift them at most 0.074 mouth widths (faint smiles a reviewer
-accepted), the labelled closed-mouth smiles and smirks 0.08..0.15. Such a smile alone goes to a
-reviewer (SMILE_FLOOR): the corpus labels most closed-lip smiles "mouth closed".
+Lips the mesh calls closed may still part over a few teeth: the largest bright, grey blob on the
+lips' seam (teeth_spot) lowers a clean score within the pass range, so such mouths rank first.
+A closed-mouth smile or smirk lifts the mouth corners above the line between the lips: the
+corpus's closed-mouth smiles and smirks lift them 0.08..0.15 mouth widths and are all labelled
+"mouth closed": they pass, a notch below a neutral mouth; only a broader smile is reviewed.
 """
 
 from __future__ import annotations
@@ -19,10 +20,51 @@ CODE = "MOUTH_OPEN"
 GAP_GOOD, GAP_BAD = 0.04, 0.20  # inner-lip gap over mouth width: closed .. clearly parted
 TEETH_GOOD, TEETH_BAD = 0.02, 0.12  # teeth-coloured share of the mouth's outer area
 LIFT_GOOD, LIFT_BAD = 0.075, 0.135  # mouth corners above the lips' midline, in mouth widths
-# A closed-lip smile alone is a reviewer's call (the corpus labels most of them "mouth closed"):
-# its score stops here, borderline with the default thresholds; an open mouth still fails
+# The corpus labels every closed-lip smile in its range (lift <= 0.15) "mouth closed": such a smile
+# alone passes, scored a notch (to SMILE_PASS) below an unsmiling mouth, so that parted lips rank
+# below it. A broader one than any in the corpus (LIFT_REVIEW_*) goes to a reviewer (SMILE_FLOOR)
+SMILE_PASS = 0.97
+LIFT_REVIEW_GOOD, LIFT_REVIEW_BAD = 0.16, 0.20
 SMILE_FLOOR = 0.55
 CORNER_R, CORNER_L = 61, 291  # outer mouth corners
+# teeth between lips the mesh calls closed: the largest bright, grey blob along the lips' seam
+# (log1p of its area in pixels at SPOT_MOUTH_WIDTH) lowers an otherwise clean score, to SPOT_LOW at most
+SPOT_MOUTH_WIDTH = 120.0
+SPOT_LIGHTER, SPOT_CHROMA = 15.0, 0.5  # L* above the lips' median; chroma below this share of the lips'
+SPOT_GOOD, SPOT_BAD, SPOT_LOW = 0.0, 4.0, 0.75
+
+
+def teeth_spot(a) -> float:  # type: ignore[no-untyped-def]
+    """log1p of the largest teeth-coloured blob on the lips' seam, the mouth scaled to a fixed width."""
+    m = a.mesh[:, :2].astype(np.float64)
+    centre = (m[CORNER_R] + m[CORNER_L]) / 2
+    axis = m[CORNER_L] - m[CORNER_R]
+    width = float(np.linalg.norm(axis))
+    if width < 4:
+        return 0.0
+    s = SPOT_MOUTH_WIDTH / width
+    w = int(SPOT_MOUTH_WIDTH)
+    warp = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(np.degrees(np.arctan2(axis[1], axis[0]))), s)
+    warp[:, 2] += np.array([w, 0.6 * w]) - centre
+    crop = cv2.warpAffine(a.image, warp, (2 * w, int(1.2 * w)), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+    pts = np.c_[m, np.ones(len(m))] @ warp.T
+    outer = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(outer, [pts[list(LIPS_OUTER)].astype(np.int32)], 1)
+    inner = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [pts[list(LIPS_INNER)].astype(np.int32)], 1)
+    cv2.polylines(inner, [pts[list(LIPS_INNER)].astype(np.int32)], True, 1, 1)
+    seam = cv2.dilate(inner, np.ones((7, 7), np.uint8)).astype(bool) & outer.astype(bool)
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 1:] -= 128
+    lips = lab[outer.astype(bool) & ~seam]
+    if lips.size == 0:
+        return 0.0
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    lip_chroma = float(np.median(np.hypot(lips[:, 1], lips[:, 2])))
+    teeth = (seam & (lab[..., 0] > float(np.median(lips[:, 0])) + SPOT_LIGHTER)
+             & (chroma < SPOT_CHROMA * lip_chroma + 3)).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(teeth)
+    return float(np.log1p(stats[1:, cv2.CC_STAT_AREA].max())) if n > 1 else 0.0
 
 
 def check(ctx: RuleContext) -> RuleResult:
@@ -48,8 +90,11 @@ def check(ctx: RuleContext) -> RuleResult:
     # the canonical frame is levelled, so image rows compare heights
     corners_y = float(p[CORNER_R, 1] + p[CORNER_L, 1]) / 2
     lift = (float(p[13, 1] + p[14, 1]) / 2 - corners_y) / max(float(np.linalg.norm(p[CORNER_L] - p[CORNER_R])), 1.0)
-    scores = {"open": min(ramp(gap, GAP_GOOD, GAP_BAD), ramp(teeth_share, TEETH_GOOD, TEETH_BAD)),
-              "smile": max(SMILE_FLOOR, ramp(lift, LIFT_GOOD, LIFT_BAD))}
+    spot = teeth_spot(ctx.analysis)
+    spot_score = SPOT_LOW + (1 - SPOT_LOW) * ramp(spot, SPOT_GOOD, SPOT_BAD)
+    scores = {"open": min(ramp(gap, GAP_GOOD, GAP_BAD), ramp(teeth_share, TEETH_GOOD, TEETH_BAD), spot_score),
+              "smile": min(1 - (1 - SMILE_PASS) * (1 - ramp(lift, LIFT_GOOD, LIFT_BAD)),
+                           max(SMILE_FLOOR, ramp(lift, LIFT_REVIEW_GOOD, LIFT_REVIEW_BAD)))}
     worst = min(scores, key=scores.get)  # type: ignore[arg-type]
     score = scores[worst]
     evidence = (Region(CODE, polygon=r.image_outline(LIPS_OUTER)),)
@@ -63,5 +108,6 @@ def check(ctx: RuleContext) -> RuleResult:
                 "keep a neutral expression")
     return judged(ctx, CODE, score, {
         "pass": ("嘴巴自然闭合", "The mouth is closed"), "borderline": border, "fail": fail,
-    }, evidence, gap=round(gap, 3), teeth=round(teeth_share, 3), corner_lift=round(lift, 3), worst=worst)
+    }, evidence, gap=round(gap, 3), teeth=round(teeth_share, 3), corner_lift=round(lift, 3), teeth_spot=round(spot, 3),
+        worst=worst)
 
