@@ -125,6 +125,27 @@ class CpuMeter:
         return spent
 
 
+def _side_by_side_worker(args: tuple[list[tuple[str, bytes]], int, object]) -> tuple[float, float]:
+    inputs, count, barrier = args
+    baseline(inputs[:1], 1)  # models warm before the clock starts
+    barrier.wait()  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    baseline(inputs, count)
+    return start, time.perf_counter()
+
+
+def side_by_side(inputs: list[tuple[str, bytes]], count: int, processes: int) -> float:
+    """photos/s of `processes` in-process pipelines running at once, no service: the machine's own ceiling."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(processes)
+        with ctx.Pool(processes) as pool:
+            spans = pool.map(_side_by_side_worker, [(inputs, count, barrier)] * processes)
+    return processes * count / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -271,6 +292,10 @@ def main() -> int:
     base_rate = len(base_times) / sum(base_times)
     print(f"\nbaseline: in-process pipeline, {len(base_times)} photos, one after another  {base_verdicts}")
     print(f"  per photo        {summary(base_times)}   {base_rate:5.2f} photos/s")
+
+    two_pipelines = side_by_side(inputs, max(4, args.count // 2), 2)
+    print(f"  two in-process pipelines side by side (no service): {two_pipelines:5.2f} photos/s "
+          f"= {two_pipelines / base_rate:4.2f}x one  (what this machine's cores give at best)")
 
     tmp = Path(tempfile.mkdtemp(prefix="service-bench-"))
     env = {**os.environ, "PHOTO_RECEIPT_RATE_ALLOW": "127.0.0.0/8,::1",  # the bench is one address
