@@ -78,17 +78,24 @@ def _shrunk_size(analysis: Analysis, factor: float) -> tuple[int, int]:
     return max(1, round(analysis.width * factor)), max(1, round(analysis.height * factor))
 
 
-def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: str
+Shrunk = dict[tuple[str, float], np.ndarray]  # (source, factor) -> the source area-averaged by that factor
+
+
+def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: str, cache: Shrunk | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Area-average a big source ("image" or "mask") down before warping so a 0.3x scale does not alias."""
     source = analysis.image if which == "image" else analysis.person_mask
     if scale >= 0.6:
         return source, matrix
     factor = scale * 1.25
-    if which == "image":
-        small = cv2.resize(source, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    else:
-        small = cv2.resize(source, _shrunk_size(analysis, factor), interpolation=cv2.INTER_AREA)
+    small = None if cache is None else cache.get((which, factor))
+    if small is None:
+        if which == "image":
+            small = cv2.resize(source, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        else:
+            small = cv2.resize(source, _shrunk_size(analysis, factor), interpolation=cv2.INTER_AREA)
+        if cache is not None:
+            cache[(which, factor)] = small
     adjusted = matrix.copy()
     adjusted[:, :2] /= factor
     return small, adjusted
@@ -151,12 +158,12 @@ def _rotation(analysis: Analysis, out_h: int, scale: float, eye_x_out: float) ->
     return rotation
 
 
-def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_x_out: float
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_x_out: float,
+                  cache: Shrunk | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rotation, photo-present map and person mask on the canvas at this scale."""
     rotation = _rotation(analysis, out_h, scale, eye_x_out)
     canvas_size = (out_w, 2 * out_h)
-    mask, m = _shrink_first(analysis, rotation, scale, "mask")
+    mask, m = _shrink_first(analysis, rotation, scale, "mask", cache)
     valid = _warp(np.ones(mask.shape, np.float32), m, canvas_size, cv2.BORDER_CONSTANT, 0.0)
     alpha_replicated = _warp(mask, m, canvas_size, cv2.BORDER_REPLICATE)
     return rotation, valid, alpha_replicated
@@ -196,7 +203,9 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
 
     # measure at the middle of the ranges: the crown and the photo's bottom, relative to the eyes
     mid_scale = geo.face_width_px.mid / fw_src
-    rotation, valid, alpha_replicated = _canvas_masks(analysis, out_w, out_h, mid_scale, geo.eye_center_x_px.mid)
+    shrunk: Shrunk = {}  # the candidate crops of one placement share a scale
+    rotation, valid, alpha_replicated = _canvas_masks(analysis, out_w, out_h, mid_scale, geo.eye_center_x_px.mid,
+                                                      shrunk)
     canvas_rgb = _canvas_rgb(analysis, out_w, out_h, rotation, mid_scale)
     crown = _refined_crown(canvas_rgb, alpha_replicated * (valid > 0.5), geo.eye_center_x_px.mid,
                            geo.face_width_px.mid, out_h)
@@ -224,7 +233,7 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     for placement in placements[:SIDE_TRIES]:
         for eye_x in framing.steps(geo.eye_center_x_px, 5):
             scale = placement.face_width_px / fw_src
-            made = _canvas_masks(analysis, out_w, out_h, scale, eye_x)
+            made = _canvas_masks(analysis, out_w, out_h, scale, eye_x, shrunk)
             offset = int(round(out_h - placement.eye_y_px))
             rows = slice(offset, offset + out_h)
             photo_rows = min(out_h, _last_photo_row(made[1]) + 1 - offset)
