@@ -51,9 +51,14 @@ class CropPlan:
     hair_cut_for_eye_rule: bool
     problems: list[GeometryProblem] = field(default_factory=list)
     # canvas products kept so composing does not warp twice
-    canvas_rgb: np.ndarray | None = None
+    canvas_image: CanvasImage | None = None
     canvas_offset: int = 0  # first canvas row of the output
     canvas_mask: np.ndarray | None = None  # the coarse person mask on the canvas, before refining
+
+    @property
+    def canvas_rgb(self) -> np.ndarray | None:
+        """The photo on the whole canvas (warped on first use: a check needs only its top rows)."""
+        return None if self.canvas_image is None else self.canvas_image.rows(None)
 
     @cached_property
     def canvas_alpha(self) -> np.ndarray | None:
@@ -117,7 +122,7 @@ def _radius(face_width: float) -> int:
     return max(2, int(round(face_width / 60)))
 
 
-def _refined_crown(rgb: np.ndarray, alpha: np.ndarray, eye_x: float, face_width: float, above: int) -> int | None:
+def _refined_crown(image: CanvasImage, alpha: np.ndarray, eye_x: float, face_width: float, above: int) -> int | None:
     """_crown_row of _refine_alpha, refining only a window around the face's columns.
 
     The guided filter is local (two box filters of its radius), so inside a window padded by
@@ -129,7 +134,7 @@ def _refined_crown(rgb: np.ndarray, alpha: np.ndarray, eye_x: float, face_width:
     c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
     for stop in (above, h):
         r1 = min(h, stop + pad)
-        refined = _refine_alpha(rgb[:r1, c0:c1], alpha[:r1, c0:c1], face_width)
+        refined = _refine_alpha(image.rows(r1)[:, c0:c1], alpha[:r1, c0:c1], face_width)
         band = refined[:stop if r1 < h else h, x0 - c0:x1 - c0]
         rows = np.nonzero((band > 0.5).mean(axis=1) > 0.08)[0]
         if rows.size:
@@ -169,9 +174,26 @@ def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_
     return rotation, valid, alpha_replicated
 
 
-def _canvas_rgb(analysis: Analysis, out_w: int, out_h: int, rotation: np.ndarray, scale: float) -> np.ndarray:
-    image, m = _shrink_first(analysis, rotation, scale, "image")
-    return _warp(image, m, (out_w, 2 * out_h), cv2.BORDER_REPLICATE)
+class CanvasImage:
+    """The working image on a canvas, warped lazily: the first rows alone when only they are needed.
+
+    warpAffine computes each output row from its own index and the matrix only, so rows [0, n)
+    warped alone are exactly the first n rows of the whole canvas."""
+
+    def __init__(self, analysis: Analysis, out_w: int, out_h: int, rotation: np.ndarray, scale: float) -> None:
+        self._source, self._matrix = _shrink_first(analysis, rotation, scale, "image")
+        self._width, self._height = out_w, 2 * out_h
+        self._full: np.ndarray | None = None
+
+    def rows(self, stop: int | None) -> np.ndarray:
+        """Canvas rows [0, stop); the whole canvas for None."""
+        if stop is None or stop >= self._height:
+            if self._full is None:
+                self._full = _warp(self._source, self._matrix, (self._width, self._height), cv2.BORDER_REPLICATE)
+            return self._full
+        if self._full is not None:
+            return self._full[:stop]
+        return _warp(self._source, self._matrix, (self._width, max(1, stop)), cv2.BORDER_REPLICATE)[:stop]
 
 
 def _last_photo_row(valid: np.ndarray) -> int:
@@ -206,9 +228,9 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     shrunk: Shrunk = {}  # the candidate crops of one placement share a scale
     rotation, valid, alpha_replicated = _canvas_masks(analysis, out_w, out_h, mid_scale, geo.eye_center_x_px.mid,
                                                       shrunk)
-    canvas_rgb = _canvas_rgb(analysis, out_w, out_h, rotation, mid_scale)
-    crown = _refined_crown(canvas_rgb, alpha_replicated * (valid > 0.5), geo.eye_center_x_px.mid,
-                           geo.face_width_px.mid, out_h)
+    mid_image = CanvasImage(analysis, out_w, out_h, rotation, mid_scale)
+    crown = _refined_crown(mid_image, alpha_replicated * (valid > 0.5), geo.eye_center_x_px.mid, geo.face_width_px.mid,
+                           out_h)
     if crown is None:
         raise ReceiptError("NO_PERSON", "the person could not be separated from the background")
     last = _last_photo_row(valid)
@@ -246,7 +268,7 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
             break
     assert chosen is not None
     placement, eye_x_out, scale, (rotation, valid, alpha_replicated), offset, photo_rows, cut = chosen
-    canvas_rgb = _canvas_rgb(analysis, out_w, out_h, rotation, scale)
+    canvas_image = CanvasImage(analysis, out_w, out_h, rotation, scale)
     face_out = placement.face_width_px
     missing = out_h - photo_rows
     extend = framing.EXACT_ROWS < missing <= framing.EXTEND_SHARE * out_h and _clothing_at(
@@ -269,7 +291,7 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     if extend:
         present[offset + photo_rows: offset + out_h] = True
     coarse = alpha_replicated * present
-    crown = _refined_crown(canvas_rgb, coarse, eye_x_out, face_out, out_h)
+    crown = _refined_crown(canvas_image, coarse, eye_x_out, face_out, out_h)
     top_margin = (crown if crown is not None else offset) - offset
     final = rotation.copy()
     final[1, 2] -= offset
@@ -277,7 +299,7 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
         matrix=final, scale=scale, roll_deg=float(analysis.roll_deg or 0.0), face_width_px=face_out,
         top_margin_px=float(top_margin), eye_line_from_bottom_px=float(out_h - (out_h - offset)),
         eye_center_x_px=eye_x_out, hair_cut_for_eye_rule=placement.hair_cut, problems=problems,
-        canvas_rgb=canvas_rgb, canvas_offset=offset, canvas_mask=coarse,
+        canvas_image=canvas_image, canvas_offset=offset, canvas_mask=coarse,
     )
 
 
