@@ -36,6 +36,7 @@ FW = 224  # canonical face width in pixels: a little above the specs' 193..221 p
 LEFT, RIGHT, UP, DOWN = 1.5, 1.5, 1.5, 2.1  # canvas extent around the eye midpoint, in FW
 EYE_X, EYE_Y = int(LEFT * FW), int(UP * FW)
 WIDTH, HEIGHT = int((LEFT + RIGHT) * FW), int((UP + DOWN) * FW)
+Index = slice | np.ndarray  # canvas rows or columns: a window's slice, or the row / column index of each pixel
 
 
 def _lab_scale() -> np.ndarray:
@@ -250,9 +251,10 @@ class FaceRegions:
         np.maximum(log_sat, 1e-3, out=log_sat)
         return lum, chroma, hue, np.log(log_sat, out=log_sat)
 
-    def skin_likeness(self, rows: slice, cols: slice, reference: np.ndarray, *, hue_shift: float = 0.0,
+    def skin_likeness(self, rows: Index, cols: Index, reference: np.ndarray, *, hue_shift: float = 0.0,
                       hue_tol: float = 22.0, dark_tol: float = 0.5) -> np.ndarray:
-        """0..1 per pixel of a window: the same material as the reference skin, allowing for shading.
+        """0..1 per pixel of a window (slices) or of single pixels (row and column index arrays): the
+        same material as the reference skin, allowing for shading.
 
         Shading scales lightness but keeps hue and chroma-per-lightness; dark hair is far darker
         than shaded skin, clothes and backgrounds differ in hue or saturation.
@@ -282,8 +284,10 @@ class FaceRegions:
         np.subtract(f32(1.5), d_hue, out=d_hue)
         return np.clip(d_hue, 0.0, 1.0, out=d_hue)
 
-    def skin_in(self, rows: slice, cols: slice, **tolerances: float) -> np.ndarray:
-        """Skin likeness (0..1) of a canvas window, against the better-matching cheek; 0 off the photo."""
+    def skin_in(self, rows: Index, cols: Index, **tolerances: float) -> np.ndarray:
+        """Skin likeness (0..1) of a canvas window or of pixels, against the better-matching cheek; 0 off the photo.
+
+        Per pixel, so the pixels a rule needs alone cost far less than their window and give the same values."""
         left, right = self.skin_references
         like = np.maximum(self.skin_likeness(rows, cols, left, **tolerances),
                           self.skin_likeness(rows, cols, right, **tolerances))
