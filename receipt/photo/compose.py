@@ -26,6 +26,7 @@ from receipt.specs import Spec
 
 CUT_BODY_TOLERANCE = 0.01  # share of output pixels where the person runs off the photo's side
 SIDE_TRIES = 3  # best vertical placements tried at other eye positions when the body runs off a side
+COARSE_SLACK = 24  # canvas rows below the coarse mask's crown where the refined one is looked for first
 CLOTHING_BELOW_CHIN = 0.2  # face widths below the chin from where the bottom rows are clothing (the neck ends)
 
 
@@ -126,13 +127,16 @@ def _refined_crown(image: CanvasImage, alpha: np.ndarray, eye_x: float, face_wid
     """_crown_row of _refine_alpha, refining only a window around the face's columns.
 
     The guided filter is local (two box filters of its radius), so inside a window padded by
-    more than twice the radius it gives what the whole canvas would. The rows above `above`
-    (the eye row) are tried first; the whole height only when the crown is not found there."""
+    more than twice the radius it gives what the whole canvas would. The rows down to a little
+    below the coarse mask's crown are tried first, then those above `above` (the eye row), the
+    whole height only when the crown is not found there: a crown found is always the first row."""
     h, w = alpha.shape[:2]
-    pad = 4 * _radius(face_width) + 4
+    pad = 2 * _radius(face_width) + 2
     x0, x1 = _crown_columns(w, eye_x, face_width)
     c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
-    for stop in (above, h):
+    coarse = _crown_row(alpha, eye_x, face_width)
+    stops = sorted({min(h, stop) for stop in (above, h) + (() if coarse is None else (coarse + COARSE_SLACK,))})
+    for stop in stops:
         r1 = min(h, stop + pad)
         refined = _refine_alpha(image.rows(r1)[:, c0:c1], alpha[:r1, c0:c1], face_width)
         band = refined[:stop if r1 < h else h, x0 - c0:x1 - c0]

@@ -46,12 +46,12 @@ def check(ctx: RuleContext) -> RuleResult:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     box = crown_box(r)
     rows, cols = r.box_slice(*box)
-    ys, xs = np.nonzero((r.person[rows, cols] > 0.5) & r.valid[rows, cols])
-    covering = ~(r.skin_in(ys + rows.start, xs + cols.start) > 0.5)  # of the person's pixels, row by row
+    person = (r.person[rows, cols] > 0.5) & r.valid[rows, cols]
+    covering = person & ~(r.skin_in(rows, cols) > 0.5)
     if covering.sum() < 0.01 * FW * FW:  # bald or the crown is out of the photo: nothing on the head
         share = 0.0
     else:
-        share = float((~hair_coloured(r.smooth_lab[rows, cols][ys[covering], xs[covering]])).mean())
+        share = float((~hair_coloured(r.smooth_lab[rows, cols]))[covering].mean())
     score = ramp(share, SHARE_GOOD, SHARE_BAD)
     if colour_cast(r):  # graded or faded colours tint black hair too: colour alone cannot reject then
         score = max(score, CAST_FLOOR)
