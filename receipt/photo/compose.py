@@ -84,7 +84,7 @@ def _shrunk_size(analysis: Analysis, factor: float) -> tuple[int, int]:
     return max(1, round(analysis.width * factor)), max(1, round(analysis.height * factor))
 
 
-Shrunk = dict[tuple[str, float], np.ndarray]  # (source, factor) -> the source area-averaged by that factor
+Shrunk = dict[tuple[object, ...], np.ndarray]  # (source, factor) -> the source area-averaged by that factor
 
 
 def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: str, cache: Shrunk | None = None
@@ -173,7 +173,12 @@ def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_
     rotation = _rotation(analysis, out_h, scale, eye_x_out)
     canvas_size = (out_w, 2 * out_h)
     mask, m = _shrink_first(analysis, rotation, scale, "mask", cache)
-    valid = _warp(np.ones(mask.shape, np.float32), m, canvas_size, cv2.BORDER_CONSTANT, 0.0)
+    ones = None if cache is None else cache.get(("ones", mask.shape))
+    if ones is None:
+        ones = np.ones(mask.shape, np.float32)
+        if cache is not None:
+            cache[("ones", mask.shape)] = ones
+    valid = _warp(ones, m, canvas_size, cv2.BORDER_CONSTANT, 0.0)
     alpha_replicated = _warp(mask, m, canvas_size, cv2.BORDER_REPLICATE)
     return rotation, valid, alpha_replicated
 
