@@ -12,6 +12,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import cv2
 import numpy as np
@@ -84,7 +85,7 @@ def _shrunk_size(analysis: Analysis, factor: float) -> tuple[int, int]:
     return max(1, round(analysis.width * factor)), max(1, round(analysis.height * factor))
 
 
-Shrunk = dict[tuple[object, ...], np.ndarray]  # (source, factor) -> the source area-averaged by that factor
+Shrunk = dict[tuple[object, ...], Any]  # per plan: sources area-averaged by a factor, canvases made at a scale
 
 
 def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: str, cache: Shrunk | None = None
@@ -134,7 +135,9 @@ def _refined_crown(image: CanvasImage, alpha: np.ndarray, eye_x: float, face_wid
     pad = 2 * _radius(face_width) + 2
     x0, x1 = _crown_columns(w, eye_x, face_width)
     c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
-    coarse = _crown_row(alpha, eye_x, face_width)
+    counts = np.count_nonzero(alpha[:, x0:x1] > 0.5, axis=1)  # the coarse crown: only a hint where to look first
+    found = np.nonzero(counts > 0.08 * (x1 - x0))[0]
+    coarse = int(found[0]) if found.size else None
     stops = sorted({min(h, stop) for stop in (above, h) + (() if coarse is None else (coarse + COARSE_SLACK,))})
     for stop in stops:
         r1 = min(h, stop + pad)
@@ -169,7 +172,11 @@ def _rotation(analysis: Analysis, out_h: int, scale: float, eye_x_out: float) ->
 
 def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_x_out: float,
                   cache: Shrunk | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rotation, photo-present map and person mask on the canvas at this scale."""
+    """Rotation, photo-present map and person mask on the canvas at this scale (kept in the cache: the
+    middle placement is often the one chosen)."""
+    made = None if cache is None else cache.get(("canvas", scale, eye_x_out))
+    if made is not None:
+        return made
     rotation = _rotation(analysis, out_h, scale, eye_x_out)
     canvas_size = (out_w, 2 * out_h)
     mask, m = _shrink_first(analysis, rotation, scale, "mask", cache)
@@ -180,6 +187,8 @@ def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_
             cache[("ones", mask.shape)] = ones
     valid = _warp(ones, m, canvas_size, cv2.BORDER_CONSTANT, 0.0)
     alpha_replicated = _warp(mask, m, canvas_size, cv2.BORDER_REPLICATE)
+    if cache is not None:
+        cache[("canvas", scale, eye_x_out)] = (rotation, valid, alpha_replicated)
     return rotation, valid, alpha_replicated
 
 

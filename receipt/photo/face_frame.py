@@ -51,10 +51,10 @@ _LAB_SCALE = _lab_scale()
 
 def masked(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """image[mask] (same pixels, same order) without scanning the whole canvas: only the mask's bounding box."""
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    if rows.size == 0:
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    if w == 0 or h == 0:
         return image[mask]
-    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    window = (slice(y, y + h), slice(x, x + w))
     return image[window][mask[window]]
 
 
