@@ -198,10 +198,12 @@ class CanvasImage:
     warpAffine computes each output row from its own index and the matrix only, so rows [0, n)
     warped alone are exactly the first n rows of the whole canvas."""
 
-    def __init__(self, analysis: Analysis, out_w: int, out_h: int, rotation: np.ndarray, scale: float) -> None:
-        self._source, self._matrix = _shrink_first(analysis, rotation, scale, "image")
+    def __init__(self, analysis: Analysis, out_w: int, out_h: int, rotation: np.ndarray, scale: float,
+                 cache: Shrunk | None = None) -> None:
+        self._source, self._matrix = _shrink_first(analysis, rotation, scale, "image", cache)
         self._width, self._height = out_w, 2 * out_h
         self._full: np.ndarray | None = None
+        self._top: np.ndarray | None = None  # the most first rows warped so far
 
     def rows(self, stop: int | None) -> np.ndarray:
         """Canvas rows [0, stop); the whole canvas for None."""
@@ -211,7 +213,9 @@ class CanvasImage:
             return self._full
         if self._full is not None:
             return self._full[:stop]
-        return _warp(self._source, self._matrix, (self._width, max(1, stop)), cv2.BORDER_REPLICATE)[:stop]
+        if self._top is None or self._top.shape[0] < stop:
+            self._top = _warp(self._source, self._matrix, (self._width, max(1, stop)), cv2.BORDER_REPLICATE)
+        return self._top[:stop]
 
 
 def _last_photo_row(valid: np.ndarray) -> int:
@@ -246,7 +250,7 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     shrunk: Shrunk = {}  # the candidate crops of one placement share a scale
     rotation, valid, alpha_replicated = _canvas_masks(analysis, out_w, out_h, mid_scale, geo.eye_center_x_px.mid,
                                                       shrunk)
-    mid_image = CanvasImage(analysis, out_w, out_h, rotation, mid_scale)
+    mid_image = CanvasImage(analysis, out_w, out_h, rotation, mid_scale, shrunk)
     crown = _refined_crown(mid_image, alpha_replicated * (valid > 0.5), geo.eye_center_x_px.mid, geo.face_width_px.mid,
                            out_h)
     if crown is None:
@@ -286,7 +290,8 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
             break
     assert chosen is not None
     placement, eye_x_out, scale, (rotation, valid, alpha_replicated), offset, photo_rows, cut = chosen
-    canvas_image = CanvasImage(analysis, out_w, out_h, rotation, scale)
+    same_as_middle = scale == mid_scale and eye_x_out == geo.eye_center_x_px.mid
+    canvas_image = mid_image if same_as_middle else CanvasImage(analysis, out_w, out_h, rotation, scale, shrunk)
     face_out = placement.face_width_px
     missing = out_h - photo_rows
     extend = framing.EXACT_ROWS < missing <= framing.EXTEND_SHARE * out_h and _clothing_at(
