@@ -330,7 +330,8 @@ def load_image(
         upright = (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
     source_mode = img.mode
     try:
-        img = ImageOps.exif_transpose(img) or img
+        if img.getexif().get(0x0112, 1) in (2, 3, 4, 5, 6, 7, 8):  # as exif_transpose decides; it copies otherwise
+            img = ImageOps.exif_transpose(img) or img
     except (OSError, ValueError, SyntaxError):
         log.warning("EXIF orientation could not be applied; using the stored orientation")
     img = _to_srgb(img)
