@@ -246,7 +246,7 @@ class FaceRegions:
         lum = np.maximum(lab[..., 0], 1.0)
         chroma, hue = cv2.cartToPolar(np.ascontiguousarray(lab[..., 1]), np.ascontiguousarray(lab[..., 2]),
                                       angleInDegrees=True)
-        np.subtract(hue, 360.0, out=hue, where=hue > 180.0)
+        hue -= (hue > 180.0) * np.float32(360.0)  # to -180..180 (a masked ufunc is 6x slower)
         log_sat = np.divide(chroma, lum)
         np.maximum(log_sat, 1e-3, out=log_sat)
         return lum, chroma, hue, np.log(log_sat, out=log_sat)
@@ -264,8 +264,7 @@ class FaceRegions:
         lum, chroma, hue, log_sat = (channel[rows, cols] for channel in self.polar)
         change = lum / f32(max(float(reference[0]), 1.0))
         change -= f32(1.0)  # lightness ratio - 1: darker below 0
-        d_l = np.divide(change, f32(0.45))
-        np.divide(change, f32(-dark_tol), out=d_l, where=change < 0)
+        d_l = np.where(change < 0, change / f32(-dark_tol), change / f32(0.45))
         if reference[2] * reference[0] < 5.0:  # a grey photo: lightness is all there is
             return np.clip(f32(1.5) - d_l, 0.0, 1.0)
         d_hue = hue - f32(reference[1])
