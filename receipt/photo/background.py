@@ -52,7 +52,12 @@ def colour_lab(colour: str) -> np.ndarray:
 
 
 def delta_e(pixels: np.ndarray, colour: str) -> np.ndarray:
-    return np.sqrt(((pixels - colour_lab(colour)) ** 2).sum(axis=1))
+    """CIE76 distance of each Lab pixel (N x 3) from the colour (summed in L, a, b order, in float32)."""
+    d = pixels - colour_lab(colour)
+    d *= d
+    total = d[:, 0] + d[:, 1]
+    total += d[:, 2]
+    return np.sqrt(total, out=total)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,6 +27,7 @@ from receipt.specs import Spec
 
 CUT_BODY_TOLERANCE = 0.01  # share of output pixels where the person runs off the photo's side
 SIDE_TRIES = 3  # best vertical placements tried at other eye positions when the body runs off a side
+COARSE_SLACK = 24  # canvas rows below the coarse mask's crown where the refined one is looked for first
 CLOTHING_BELOW_CHIN = 0.2  # face widths below the chin from where the bottom rows are clothing (the neck ends)
 
 
@@ -50,9 +53,21 @@ class CropPlan:
     hair_cut_for_eye_rule: bool
     problems: list[GeometryProblem] = field(default_factory=list)
     # canvas products kept so composing does not warp twice
-    canvas_rgb: np.ndarray | None = None
-    canvas_alpha: np.ndarray | None = None
+    canvas_image: CanvasImage | None = None
     canvas_offset: int = 0  # first canvas row of the output
+    canvas_mask: np.ndarray | None = None  # the coarse person mask on the canvas, before refining
+
+    @property
+    def canvas_rgb(self) -> np.ndarray | None:
+        """The photo on the whole canvas (warped on first use: a check needs only its top rows)."""
+        return None if self.canvas_image is None else self.canvas_image.rows(None)
+
+    @cached_property
+    def canvas_alpha(self) -> np.ndarray | None:
+        """The refined person mask on the whole canvas: only composing needs it, so it is made on first use."""
+        if self.canvas_rgb is None or self.canvas_mask is None:
+            return None
+        return _refine_alpha(self.canvas_rgb, self.canvas_mask, self.face_width_px)
 
     @property
     def blocking(self) -> list[GeometryProblem]:
@@ -65,62 +80,153 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int], border: 
     return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=border, borderValue=value)
 
 
-def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area-average big sources down before warping so a 0.3x scale does not alias."""
-    image, mask = analysis.image, analysis.person_mask
+def _shrunk_size(analysis: Analysis, factor: float) -> tuple[int, int]:
+    """(width, height) cv2.resize gives for fx = fy = factor."""
+    return max(1, round(analysis.width * factor)), max(1, round(analysis.height * factor))
+
+
+Shrunk = dict[tuple[object, ...], Any]  # per plan: sources area-averaged by a factor, canvases made at a scale
+
+
+def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: str, cache: Shrunk | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Area-average a big source ("image" or "mask") down before warping so a 0.3x scale does not alias."""
+    source = analysis.image if which == "image" else analysis.person_mask
     if scale >= 0.6:
-        return image, mask, matrix
+        return source, matrix
     factor = scale * 1.25
-    small_image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(mask, (small_image.shape[1], small_image.shape[0]), interpolation=cv2.INTER_AREA)
+    small = None if cache is None else cache.get((which, factor))
+    if small is None:
+        if which == "image":
+            small = cv2.resize(source, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        else:
+            small = cv2.resize(source, _shrunk_size(analysis, factor), interpolation=cv2.INTER_AREA)
+        if cache is not None:
+            cache[(which, factor)] = small
     adjusted = matrix.copy()
     adjusted[:, :2] /= factor
-    return small_image, small_mask, adjusted
+    return small, adjusted
+
+
+def _crown_columns(width: int, eye_x: float, face_width: float) -> tuple[int, int]:
+    return int(max(0, eye_x - 0.45 * face_width)), int(min(width, eye_x + 0.45 * face_width))
 
 
 def _crown_row(alpha: np.ndarray, eye_x: float, face_width: float) -> int | None:
     """First canvas row where the person's head starts, looked for over the face's columns."""
-    x0, x1 = int(max(0, eye_x - 0.45 * face_width)), int(min(alpha.shape[1], eye_x + 0.45 * face_width))
+    x0, x1 = _crown_columns(alpha.shape[1], eye_x, face_width)
     band = alpha[:, x0:x1]
     rows = np.nonzero((band > 0.5).mean(axis=1) > 0.08)[0]
     return int(rows[0]) if rows.size else None
 
 
+def _radius(face_width: float) -> int:
+    return max(2, int(round(face_width / 60)))
+
+
+def _refined_crown(image: CanvasImage, alpha: np.ndarray, eye_x: float, face_width: float, above: int) -> int | None:
+    """_crown_row of _refine_alpha, refining only a window around the face's columns.
+
+    The guided filter is local (two box filters of its radius), so inside a window padded by
+    more than twice the radius it gives what the whole canvas would. The rows down to a little
+    below the coarse mask's crown are tried first, then those above `above` (the eye row), the
+    whole height only when the crown is not found there: a crown found is always the first row."""
+    h, w = alpha.shape[:2]
+    pad = 2 * _radius(face_width) + 2
+    x0, x1 = _crown_columns(w, eye_x, face_width)
+    c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
+    counts = np.count_nonzero(alpha[:, x0:x1] > 0.5, axis=1)  # the coarse crown: only a hint where to look first
+    found = np.nonzero(counts > 0.08 * (x1 - x0))[0]
+    coarse = int(found[0]) if found.size else None
+    stops = sorted({min(h, stop) for stop in (above, h) + (() if coarse is None else (coarse + COARSE_SLACK,))})
+    for stop in stops:
+        r1 = min(h, stop + pad)
+        refined = _refine_alpha(image.rows(r1)[:, c0:c1], alpha[:r1, c0:c1], face_width)
+        band = refined[:stop if r1 < h else h, x0 - c0:x1 - c0]
+        rows = np.nonzero((band > 0.5).mean(axis=1) > 0.08)[0]
+        if rows.size:
+            return int(rows[0])
+        if r1 >= h:
+            break
+    return None
+
+
 def _refine_alpha(rgb: np.ndarray, alpha: np.ndarray, face_width: float) -> np.ndarray:
     """Snap the coarse segmentation edge to the image edges (hair) with a guided filter."""
-    radius = max(2, int(round(face_width / 60)))
+    radius = _radius(face_width)
     guide = rgb.astype(np.float32) / 255.0
     refined = cv2.ximgproc.guidedFilter(guide=guide, src=alpha.astype(np.float32), radius=radius, eps=2e-3)
     # steepen: segmentation probabilities are soft far beyond the real edge
     return np.clip((refined - 0.15) / 0.7, 0.0, 1.0)
 
 
-def _canvas(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_x_out: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rotation (working image -> canvas), canvas RGB, photo-present map and person mask at this scale.
-
-    The canvas is the output's width and twice its height, the eyes at row out_h."""
+def _rotation(analysis: Analysis, out_h: int, scale: float, eye_x_out: float) -> np.ndarray:
+    """Working image -> canvas: the output's width and twice its height, the eyes at row out_h."""
     left_eye, right_eye = analysis.eye_centres  # type: ignore[misc]
     eye_mid = (left_eye + right_eye) / 2
     rotation = cv2.getRotationMatrix2D((float(eye_mid[0]), float(eye_mid[1])), float(analysis.roll_deg or 0.0), scale)
     rotation[0, 2] += eye_x_out - eye_mid[0]
     rotation[1, 2] += out_h - eye_mid[1]
+    return rotation
+
+
+def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_x_out: float,
+                  cache: Shrunk | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rotation, photo-present map and person mask on the canvas at this scale (kept in the cache: the
+    middle placement is often the one chosen)."""
+    made = None if cache is None else cache.get(("canvas", scale, eye_x_out))
+    if made is not None:
+        return made
+    rotation = _rotation(analysis, out_h, scale, eye_x_out)
     canvas_size = (out_w, 2 * out_h)
-    image, mask, m = _shrink_first(analysis, rotation, scale)
-    canvas_rgb = _warp(image, m, canvas_size, cv2.BORDER_REPLICATE)
-    valid = _warp(np.ones(mask.shape, np.float32), m, canvas_size, cv2.BORDER_CONSTANT, 0.0)
+    mask, m = _shrink_first(analysis, rotation, scale, "mask", cache)
+    ones = None if cache is None else cache.get(("ones", mask.shape))
+    if ones is None:
+        ones = np.ones(mask.shape, np.float32)
+        if cache is not None:
+            cache[("ones", mask.shape)] = ones
+    valid = _warp(ones, m, canvas_size, cv2.BORDER_CONSTANT, 0.0)
     alpha_replicated = _warp(mask, m, canvas_size, cv2.BORDER_REPLICATE)
-    return rotation, canvas_rgb, valid, alpha_replicated
+    if cache is not None:
+        cache[("canvas", scale, eye_x_out)] = (rotation, valid, alpha_replicated)
+    return rotation, valid, alpha_replicated
+
+
+class CanvasImage:
+    """The working image on a canvas, warped lazily: the first rows alone when only they are needed.
+
+    warpAffine computes each output row from its own index and the matrix only, so rows [0, n)
+    warped alone are exactly the first n rows of the whole canvas."""
+
+    def __init__(self, analysis: Analysis, out_w: int, out_h: int, rotation: np.ndarray, scale: float,
+                 cache: Shrunk | None = None) -> None:
+        self._source, self._matrix = _shrink_first(analysis, rotation, scale, "image", cache)
+        self._width, self._height = out_w, 2 * out_h
+        self._full: np.ndarray | None = None
+        self._top: np.ndarray | None = None  # the most first rows warped so far
+
+    def rows(self, stop: int | None) -> np.ndarray:
+        """Canvas rows [0, stop); the whole canvas for None."""
+        if stop is None or stop >= self._height:
+            if self._full is None:
+                self._full = _warp(self._source, self._matrix, (self._width, self._height), cv2.BORDER_REPLICATE)
+            return self._full
+        if self._full is not None:
+            return self._full[:stop]
+        if self._top is None or self._top.shape[0] < stop:
+            self._top = _warp(self._source, self._matrix, (self._width, max(1, stop)), cv2.BORDER_REPLICATE)
+        return self._top[:stop]
 
 
 def _last_photo_row(valid: np.ndarray) -> int:
     """Last canvas row with photo under it across the middle 80 % of the width (a levelled photo's
     bottom edge slants; its lowest corner does not count)."""
-    w = valid.shape[1]
+    h, w = valid.shape
     band = valid[:, int(0.1 * w): max(int(0.1 * w) + 1, int(0.9 * w))] > 0.5
-    last = [int(np.nonzero(col)[0].max(initial=-1)) for col in band.T]
-    return min(last) if last else -1
+    if band.shape[1] == 0:
+        return -1
+    last = np.where(band.any(axis=0), h - 1 - np.argmax(band[::-1], axis=0), -1)
+    return int(last.min())
 
 
 def _side_cut(valid: np.ndarray, alpha_replicated: np.ndarray, rows: slice, photo_rows: int) -> float:
@@ -141,9 +247,12 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
 
     # measure at the middle of the ranges: the crown and the photo's bottom, relative to the eyes
     mid_scale = geo.face_width_px.mid / fw_src
-    _, canvas_rgb, valid, alpha_replicated = _canvas(analysis, out_w, out_h, mid_scale, geo.eye_center_x_px.mid)
-    alpha = _refine_alpha(canvas_rgb, alpha_replicated * (valid > 0.5), geo.face_width_px.mid)
-    crown = _crown_row(alpha, geo.eye_center_x_px.mid, geo.face_width_px.mid)
+    shrunk: Shrunk = {}  # the candidate crops of one placement share a scale
+    rotation, valid, alpha_replicated = _canvas_masks(analysis, out_w, out_h, mid_scale, geo.eye_center_x_px.mid,
+                                                      shrunk)
+    mid_image = CanvasImage(analysis, out_w, out_h, rotation, mid_scale, shrunk)
+    crown = _refined_crown(mid_image, alpha_replicated * (valid > 0.5), geo.eye_center_x_px.mid, geo.face_width_px.mid,
+                           out_h)
     if crown is None:
         raise ReceiptError("NO_PERSON", "the person could not be separated from the background")
     last = _last_photo_row(valid)
@@ -168,11 +277,11 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     for placement in placements[:SIDE_TRIES]:
         for eye_x in framing.steps(geo.eye_center_x_px, 5):
             scale = placement.face_width_px / fw_src
-            made = _canvas(analysis, out_w, out_h, scale, eye_x)
+            made = _canvas_masks(analysis, out_w, out_h, scale, eye_x, shrunk)
             offset = int(round(out_h - placement.eye_y_px))
             rows = slice(offset, offset + out_h)
-            photo_rows = min(out_h, _last_photo_row(made[2]) + 1 - offset)
-            cut = _side_cut(made[2], made[3], rows, max(0, photo_rows))
+            photo_rows = min(out_h, _last_photo_row(made[1]) + 1 - offset)
+            cut = _side_cut(made[1], made[2], rows, max(0, photo_rows))
             if chosen is None or cut < chosen[-1] - 1e-9:
                 chosen = (placement, eye_x, scale, made, offset, photo_rows, cut)
             if cut <= CUT_BODY_TOLERANCE:
@@ -180,7 +289,9 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
         if chosen is not None and chosen[-1] <= CUT_BODY_TOLERANCE:
             break
     assert chosen is not None
-    placement, eye_x_out, scale, (rotation, canvas_rgb, valid, alpha_replicated), offset, photo_rows, cut = chosen
+    placement, eye_x_out, scale, (rotation, valid, alpha_replicated), offset, photo_rows, cut = chosen
+    same_as_middle = scale == mid_scale and eye_x_out == geo.eye_center_x_px.mid
+    canvas_image = mid_image if same_as_middle else CanvasImage(analysis, out_w, out_h, rotation, scale, shrunk)
     face_out = placement.face_width_px
     missing = out_h - photo_rows
     extend = framing.EXACT_ROWS < missing <= framing.EXTEND_SHARE * out_h and _clothing_at(
@@ -202,8 +313,8 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     present = valid > 0.5
     if extend:
         present[offset + photo_rows: offset + out_h] = True
-    alpha = _refine_alpha(canvas_rgb, alpha_replicated * present, face_out)
-    crown = _crown_row(alpha, eye_x_out, face_out)
+    coarse = alpha_replicated * present
+    crown = _refined_crown(canvas_image, coarse, eye_x_out, face_out, out_h)
     top_margin = (crown if crown is not None else offset) - offset
     final = rotation.copy()
     final[1, 2] -= offset
@@ -211,7 +322,7 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
         matrix=final, scale=scale, roll_deg=float(analysis.roll_deg or 0.0), face_width_px=face_out,
         top_margin_px=float(top_margin), eye_line_from_bottom_px=float(out_h - (out_h - offset)),
         eye_center_x_px=eye_x_out, hair_cut_for_eye_rule=placement.hair_cut, problems=problems,
-        canvas_rgb=canvas_rgb, canvas_alpha=alpha, canvas_offset=offset,
+        canvas_image=canvas_image, canvas_offset=offset, canvas_mask=coarse,
     )
 
 

@@ -36,6 +36,26 @@ FW = 224  # canonical face width in pixels: a little above the specs' 193..221 p
 LEFT, RIGHT, UP, DOWN = 1.5, 1.5, 1.5, 2.1  # canvas extent around the eye midpoint, in FW
 EYE_X, EYE_Y = int(LEFT * FW), int(UP * FW)
 WIDTH, HEIGHT = int((LEFT + RIGHT) * FW), int((UP + DOWN) * FW)
+Index = slice | np.ndarray  # canvas rows or columns: a window's slice, or the row / column index of each pixel
+
+
+def _lab_scale() -> np.ndarray:
+    """8-bit Lab code -> float Lab (L 0..100, a and b around 0), as a 256-entry table per channel."""
+    codes = np.repeat(np.arange(256, dtype=np.float32).reshape(1, 256, 1), 3, axis=2)
+    # per-channel scalars through OpenCV: numpy broadcasting over a last axis of 3 is 5x slower
+    return cv2.add(cv2.multiply(codes, (100.0 / 255.0, 1.0, 1.0, 0.0)), (0.0, -128.0, -128.0, 0.0))
+
+
+_LAB_SCALE = _lab_scale()
+
+
+def masked(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """image[mask] (same pixels, same order) without scanning the whole canvas: only the mask's bounding box."""
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    if w == 0 or h == 0:
+        return image[mask]
+    window = (slice(y, y + h), slice(x, x + w))
+    return image[window][mask[window]]
 
 
 class FaceRegions:
@@ -129,9 +149,7 @@ class FaceRegions:
     @cached_property
     def lab(self) -> np.ndarray:
         """L in 0..100, a and b around 0 (the float Lab scale), via the 4x faster 8-bit conversion."""
-        lab = cv2.cvtColor(self.rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-        # per-channel scalars through OpenCV: numpy broadcasting over a last axis of 3 is 5x slower
-        return cv2.add(cv2.multiply(lab, (100.0 / 255.0, 1.0, 1.0, 0.0)), (0.0, -128.0, -128.0, 0.0))
+        return cv2.LUT(cv2.cvtColor(self.rgb, cv2.COLOR_RGB2LAB), _LAB_SCALE)
 
     @cached_property
     def gray(self) -> np.ndarray:
@@ -188,15 +206,21 @@ class FaceRegions:
         return self.polygon_mask(CHEEK_R) & self.valid, self.polygon_mask(CHEEK_L) & self.valid
 
     @cached_property
+    def cheek_lab(self) -> tuple[np.ndarray, np.ndarray]:
+        """smooth_lab pixels (N x 3) of each cheek patch (image left, image right)."""
+        left, right = self.cheek_masks
+        return masked(self.smooth_lab, left), masked(self.smooth_lab, right)
+
+    @cached_property
     def smooth_lab(self) -> np.ndarray:
         """Lab after a light blur: colour statistics should not see JPEG blocks and sensor noise."""
         return cv2.GaussianBlur(self.lab, (0, 0), 1.5)
 
     def _reference(self, mask: np.ndarray) -> np.ndarray:
         """(L, hue in degrees, chroma / L) of the skin under a mask, by medians."""
-        pixels = self.smooth_lab[mask]
+        pixels = masked(self.smooth_lab, mask)
         if pixels.shape[0] < 20:
-            pixels = self.smooth_lab[self.face_skin_area]
+            pixels = masked(self.smooth_lab, self.face_skin_area)
         if pixels.shape[0] < 20:
             return np.array([60.0, 55.0, 0.3])
         lum = float(np.median(pixels[:, 0]))
@@ -222,28 +246,47 @@ class FaceRegions:
         lum = np.maximum(lab[..., 0], 1.0)
         chroma, hue = cv2.cartToPolar(np.ascontiguousarray(lab[..., 1]), np.ascontiguousarray(lab[..., 2]),
                                       angleInDegrees=True)
-        hue = np.where(hue > 180.0, hue - 360.0, hue)
-        return lum, chroma, hue, np.log(np.maximum(chroma / lum, 1e-3))
+        hue -= (hue > 180.0) * np.float32(360.0)  # to -180..180 (a masked ufunc is 6x slower)
+        log_sat = np.divide(chroma, lum)
+        np.maximum(log_sat, 1e-3, out=log_sat)
+        return lum, chroma, hue, np.log(log_sat, out=log_sat)
 
-    def skin_likeness(self, rows: slice, cols: slice, reference: np.ndarray, *, hue_shift: float = 0.0,
+    def skin_likeness(self, rows: Index, cols: Index, reference: np.ndarray, *, hue_shift: float = 0.0,
                       hue_tol: float = 22.0, dark_tol: float = 0.5) -> np.ndarray:
-        """0..1 per pixel of a window: the same material as the reference skin, allowing for shading.
+        """0..1 per pixel of a window (slices) or of single pixels (row and column index arrays): the
+        same material as the reference skin, allowing for shading.
 
         Shading scales lightness but keeps hue and chroma-per-lightness; dark hair is far darker
         than shaded skin, clothes and backgrounds differ in hue or saturation.
         """
+        # float32 throughout, in place (the rules call this on large windows many times per photo)
+        f32 = np.float32
         lum, chroma, hue, log_sat = (channel[rows, cols] for channel in self.polar)
-        ratio = lum / max(float(reference[0]), 1.0)
-        d_l = np.where(ratio < 1.0, (1.0 - ratio) / dark_tol, (ratio - 1.0) / 0.45)
+        change = lum / f32(max(float(reference[0]), 1.0))
+        change -= f32(1.0)  # lightness ratio - 1: darker below 0
+        d_l = np.where(change < 0, change / f32(-dark_tol), change / f32(0.45))
         if reference[2] * reference[0] < 5.0:  # a grey photo: lightness is all there is
-            return np.clip(1.5 - d_l, 0.0, 1.0)
-        d_hue = np.abs((hue - reference[1] - hue_shift + 180.0) % 360.0 - 180.0) / hue_tol
-        d_hue = np.where(chroma < 4.0, 2.0, d_hue)  # grey pixels have no hue, and skin is never grey
-        d_sat = np.abs(log_sat - np.log(reference[2])) / np.log(1.7)
-        return np.clip(1.5 - np.maximum(np.maximum(d_l, d_hue), d_sat), 0.0, 1.0)
+            return np.clip(f32(1.5) - d_l, 0.0, 1.0)
+        d_hue = hue - f32(reference[1])
+        d_hue -= f32(hue_shift)
+        d_hue += f32(180.0)
+        np.remainder(d_hue, f32(360.0), out=d_hue)
+        d_hue -= f32(180.0)
+        np.abs(d_hue, out=d_hue)
+        d_hue /= f32(hue_tol)
+        d_hue[chroma < 4.0] = 2.0  # grey pixels have no hue, and skin is never grey
+        d_sat = log_sat - f32(np.log(reference[2]))
+        np.abs(d_sat, out=d_sat)
+        d_sat /= f32(np.log(1.7))
+        np.maximum(d_hue, d_l, out=d_hue)
+        np.maximum(d_hue, d_sat, out=d_hue)
+        np.subtract(f32(1.5), d_hue, out=d_hue)
+        return np.clip(d_hue, 0.0, 1.0, out=d_hue)
 
-    def skin_in(self, rows: slice, cols: slice, **tolerances: float) -> np.ndarray:
-        """Skin likeness (0..1) of a canvas window, against the better-matching cheek; 0 off the photo."""
+    def skin_in(self, rows: Index, cols: Index, **tolerances: float) -> np.ndarray:
+        """Skin likeness (0..1) of a canvas window or of pixels, against the better-matching cheek; 0 off the photo.
+
+        Per pixel, so the pixels a rule needs alone cost far less than their window and give the same values."""
         left, right = self.skin_references
         like = np.maximum(self.skin_likeness(rows, cols, left, **tolerances),
                           self.skin_likeness(rows, cols, right, **tolerances))

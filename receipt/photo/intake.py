@@ -9,6 +9,7 @@ probe_image is the header-only half the API runs at upload; load_image (the work
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -86,15 +87,24 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _srgb_transform(icc: bytes) -> ImageCms.ImageCmsTransform:
+    """The profile -> sRGB transform profileToProfile would build (same intent and flags), built once per profile.
+
+    Phones embed a handful of profiles; building one costs several milliseconds a photo."""
+    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    return ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "RGB", "RGB",
+                                   renderingIntent=ImageCms.Intent.PERCEPTUAL, flags=0)
+
+
 def _to_srgb(img: Image.Image) -> Image.Image:
     """Convert wide-gamut phone photos (Display P3 etc.) so colour rules see sRGB."""
     icc = img.info.get("icc_profile")
     if not icc or img.mode != "RGB":
         return img
     try:
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
-    except (OSError, ImageCms.PyCMSError, ValueError):
+        return ImageCms.applyTransform(img, _srgb_transform(bytes(icc))) or img
+    except (OSError, ImageCms.PyCMSError, TypeError, ValueError):
         return img  # a broken profile is not worth refusing the photo
 
 
@@ -320,7 +330,8 @@ def load_image(
         upright = (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
     source_mode = img.mode
     try:
-        img = ImageOps.exif_transpose(img) or img
+        if img.getexif().get(0x0112, 1) in (2, 3, 4, 5, 6, 7, 8):  # as exif_transpose decides; it copies otherwise
+            img = ImageOps.exif_transpose(img) or img
     except (OSError, ValueError, SyntaxError):
         log.warning("EXIF orientation could not be applied; using the stored orientation")
     img = _to_srgb(img)

@@ -48,7 +48,7 @@ def measure_output(jpeg: bytes, spec: Spec) -> OutputMeasurement:
     image = Image.open(io.BytesIO(jpeg))
     dpi = tuple(float(v) for v in image.info.get("dpi", (0, 0)))
     rgb = np.asarray(image.convert("RGB"))
-    analysis = analyse(rgb, with_pose=False)
+    analysis = analyse(rgb)
     failures: list[str] = []
     photo, geo = spec.photo, spec.geometry
     if image.size != (photo.width_px, photo.height_px):

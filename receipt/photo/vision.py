@@ -1,4 +1,4 @@
-"""One analysis pass per photo: faces, 478-point mesh, person mask, pose.
+"""One analysis pass per photo: faces, 478-point mesh, person mask (and, on request, body pose).
 
 The mediapipe graphs are created once per process (they take ~50 ms and some memory each)
 and are not thread-safe, so each is guarded by its own lock.
@@ -85,7 +85,7 @@ class _Models:
         raise ValueError(name)
 
     def warm_up(self) -> None:
-        for name in ("faces", "mesh", "segmentation", "pose"):
+        for name in ("faces", "mesh", "segmentation"):  # the pose graph only when asked for (analyse with_pose)
             self.get(name)
 
 
@@ -124,7 +124,7 @@ class Analysis:
     faces: list[Face]
     mesh: np.ndarray | None  # 478x3: x, y in pixels, z in pixels (relative depth) for the main face
     person_mask: np.ndarray  # HxW float32 0..1, 0 outside the analysed region
-    pose: np.ndarray | None  # 33x4: x, y pixels, z, visibility
+    pose: np.ndarray | None  # 33x4: x, y pixels, z, visibility; only with analyse(with_pose=True)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -262,8 +262,11 @@ def _pose(rgb: np.ndarray) -> np.ndarray | None:
 _first_analysis = threading.Event()
 
 
-def analyse(rgb: np.ndarray, *, with_pose: bool = True) -> Analysis:
-    """Run every model once on an RGB uint8 image."""
+def analyse(rgb: np.ndarray, *, with_pose: bool = False) -> Analysis:
+    """Run the face detector, the mesh and the person segmentation once on an RGB uint8 image.
+
+    The body pose model (~35 ms, the dearest step of a check) runs only with with_pose: no rule
+    reads it (SHOULDERS judges from the mesh and the photo's edge)."""
     if not _first_analysis.is_set():
         # calculators that only run on a real face print one-time warnings; keep them off the CLI
         with _native_stderr_silenced():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.photo.face_frame import regions_of
+from receipt.photo.face_frame import masked, regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "COLOUR"
@@ -21,7 +21,7 @@ def check(ctx: RuleContext) -> RuleResult:
     if r is None:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     left, right = r.cheek_masks
-    pixels = r.smooth_lab[left | right]
+    pixels = masked(r.smooth_lab, left | right)
     if pixels.shape[0] < 50:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     a, b = float(np.median(pixels[:, 1])), float(np.median(pixels[:, 2]))

@@ -7,9 +7,10 @@ the person, clipping to white.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from receipt.photo.face_frame import regions_of
+from receipt.photo.face_frame import masked, regions_of
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "EXPOSURE"
@@ -29,11 +30,13 @@ def check(ctx: RuleContext) -> RuleResult:
     skin = r.face_skin_area
     if skin.sum() < 100:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
-    face_l = float(np.median(r.lab[..., 0][skin]))
+    face_l = float(np.median(masked(r.lab[..., 0], skin)))
     brightest = float(np.percentile(r.lab[::3, ::3, 0][r.valid[::3, ::3]], 98))  # every 9th pixel is plenty
-    clipped = float(np.mean(r.rgb[skin].min(axis=1) >= 250))
+    white = cv2.inRange(r.rgb, (250, 250, 250), (255, 255, 255)) > 0  # every channel clipped
+    clipped = float(np.count_nonzero(white & skin) / np.count_nonzero(skin))
     body = (r.person > 0.5) & r.valid & ~r.face_mask
-    body_clipped = float(np.mean(r.rgb[body].min(axis=1) >= 250)) if body.any() else 0.0
+    body_n = np.count_nonzero(body)
+    body_clipped = float(np.count_nonzero(white & body) / body_n) if body_n else 0.0
     dark = min(ramp(brightest, BRIGHTEST_GOOD, BRIGHTEST_BAD), ramp(face_l, FACE_DARK_GOOD, FACE_DARK_BAD))
     bright = min(ramp(clipped, CLIP_GOOD, CLIP_BAD), ramp(face_l, FACE_BRIGHT_GOOD, FACE_BRIGHT_BAD),
                  ramp(body_clipped, BODY_CLIP_GOOD, BODY_CLIP_BAD))

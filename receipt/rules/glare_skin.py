@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from receipt.photo.face_frame import FW, regions_of
+from receipt.photo.face_frame import FW, masked, regions_of
 from receipt.photo.landmarks import EYE_L, EYE_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 from receipt.rules.glasses_tinted import lens_box
@@ -27,7 +27,7 @@ def check(ctx: RuleContext) -> RuleResult:
         skin[rows, cols] = False
     if skin.sum() < 100:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
-    lab = r.smooth_lab[skin]
+    lab = masked(r.smooth_lab, skin)
     lum = lab[:, 0]
     ref_l = float(np.median(lum))
     sat = np.hypot(lab[:, 1], lab[:, 2]) / np.maximum(lum, 1.0)

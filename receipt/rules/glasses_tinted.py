@@ -31,7 +31,7 @@ def check(ctx: RuleContext) -> RuleResult:
         box = lens_box(r, eye)
         rows, cols = r.box_slice(*box)
         ring = ~r.polygon_mask(eye)[rows, cols] & r.valid[rows, cols]
-        cheek = r.smooth_lab[r.cheek_masks[k]]
+        cheek = r.cheek_lab[k]
         if ring.sum() < 20 or cheek.shape[0] < 20:
             continue
         lens = r.smooth_lab[rows, cols][ring]

@@ -29,8 +29,12 @@ def check(ctx: RuleContext) -> RuleResult:
     rows, cols = r.box_slice(*box)
     lab = r.smooth_lab[rows, cols]
     person = (r.person[rows, cols] > 0.5) & r.valid[rows, cols] & ~r.face_mask[rows, cols]
-    vivid = (np.hypot(lab[..., 1], lab[..., 2]) > VIVID) & ~hair_coloured(lab)
-    candidates = person & vivid & ~(r.skin_in(rows, cols) > 0.5)
+    # vivid person pixels are few: judge hair colour and skin at those alone
+    ys, xs = np.nonzero(person & (np.hypot(lab[..., 1], lab[..., 2]) > VIVID))
+    candidates = np.zeros(person.shape, bool)
+    if ys.size:
+        keep = ~hair_coloured(lab[ys, xs]) & ~(r.skin_in(ys + rows.start, xs + cols.start) > 0.5)
+        candidates[ys[keep], xs[keep]] = True
     # drop specks; keep clip-sized blobs and bands (a covering the whole crown is HAT's business)
     candidates = cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
