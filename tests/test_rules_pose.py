@@ -49,3 +49,31 @@ def test_the_contour_turn_follows_a_mirrored_face() -> None:
     mirrored = analyse(np.ascontiguousarray(rgb[:, ::-1]), with_pose=False).mesh
     assert mesh is not None and mirrored is not None
     assert abs(pose.contour_turn(mesh) + pose.contour_turn(mirrored)) < 2.0
+
+
+def test_a_clearly_frontal_head_is_settled_without_the_body_pose() -> None:
+    report = check_photo((SAMPLES / "london-034.jpg").read_bytes(), SPEC)
+    result = next(r for r in report.rules if r.code == pose.CODE)
+    assert result.verdict == "pass"
+    assert "nod_body_off" not in result.details  # the face-only first stage was sure
+    assert "body_pose" not in vars(report.analysis)  # so the pose model never ran
+
+
+def test_an_unclear_head_gets_the_body_pose() -> None:
+    upright = Image.open(SAMPLES / "london-034.jpg").convert("RGB")
+    for angle in (0, 3, 5, 7, 9, 11, 13):  # somewhere in between the first stage is not sure
+        report = check_photo(encode(upright.rotate(angle, resample=Image.Resampling.BICUBIC,
+                                                   fillcolor=(200, 200, 200)), "JPEG", quality=92), SPEC)
+        result = next(r for r in report.rules if r.code == pose.CODE)
+        if "nod_body_off" in result.details:
+            assert "body_pose" in vars(report.analysis)
+            return
+    raise AssertionError("no rotation left the first stage unsure")
+
+
+def test_the_first_stage_carries_its_settled_bounds() -> None:
+    gate = model_for(pose.FACE_ONLY_MODEL)
+    assert gate is not None and gate.settled is not None
+    above, below = gate.settled
+    assert 0.5 < above <= 1.0 and 0.0 <= below < 0.5
+    assert set(gate.features) == {"roll_off", "turn_off", "nod_face_off"}

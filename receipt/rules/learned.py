@@ -31,6 +31,9 @@ class LogisticModel:
     weights: tuple[float, ...]
     intercept: float
     c: float = 1.0  # the fit's inverse L2 strength, kept so a cross-validation refits it the same way
+    # A first-stage model may settle a photo on its own: at or above the first, below the second
+    # probability its answer stands and the dearer evidence of the full model is not gathered.
+    settled: tuple[float, float] | None = None
 
     def probability(self, values: Mapping[str, float]) -> float | None:
         """Probability that the photo complies with the rule; None when a feature is missing."""
@@ -51,7 +54,9 @@ class LogisticModel:
         return (f"{head}code = \"{self.code}\"\n"
                 f"features = [{', '.join(chr(34) + f + chr(34) for f in self.features)}]\n"
                 f"mean = {floats(self.mean)}\nscale = {floats(self.scale)}\n"
-                f"weights = {floats(self.weights)}\nintercept = {round(self.intercept, 9)!r}\nc = {self.c!r}\n")
+                f"weights = {floats(self.weights)}\nintercept = {round(self.intercept, 9)!r}\nc = {self.c!r}\n"
+                + ("" if self.settled is None else
+                   f"settled_above = {self.settled[0]!r}\nsettled_below = {self.settled[1]!r}\n"))
 
 
 def model_file(code: str, directory: Path | None = None) -> Path:
@@ -63,8 +68,10 @@ def parse_model(text: str, source: str) -> LogisticModel:
     try:
         features = tuple(str(f) for f in data["features"])
         columns = [tuple(float(v) for v in data[key]) for key in ("mean", "scale", "weights")]
+        settled = ((float(data["settled_above"]), float(data["settled_below"]))
+                   if "settled_above" in data else None)
         model = LogisticModel(str(data["code"]), features, *columns, float(data["intercept"]),
-                              float(data.get("c", 1.0)))
+                              float(data.get("c", 1.0)), settled)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{source}: not a learned model ({exc})") from exc
     if any(len(c) != len(features) for c in columns) or any(s <= 0 for s in model.scale):
@@ -79,6 +86,17 @@ def model_for(code: str) -> LogisticModel | None:
     if not path.exists():
         return None
     return parse_model(path.read_text(encoding="utf-8"), str(path))
+
+
+def settled_score(name: str, features: Mapping[str, float]) -> float | None:
+    """A first-stage model's probability when it settles the photo on its own (see `settled`), else None."""
+    model = model_for(name)
+    if model is None or model.settled is None:
+        return None
+    probability = model.probability(features)
+    if probability is None or model.settled[1] <= probability < model.settled[0]:
+        return None
+    return probability
 
 
 def learned_score(code: str, features: Mapping[str, float], hand_score: float) -> float:
