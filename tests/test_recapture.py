@@ -149,9 +149,18 @@ def test_a_portrait_has_no_frame_around_it(name: str) -> None:
 
 @pytest.mark.parametrize("make", [_screenshot, _monitor, _print_on_table])
 def test_a_photo_inside_a_frame_is_refused(make) -> None:  # type: ignore[no-untyped-def]
-    result = _not_photo(make(_sample("london-005.jpg")))
+    rgb = make(_sample("london-005.jpg"))
+    result = _not_photo(rgb)
     assert result.verdict == "fail", result.details
     assert "inside a frame" in result.message_en
+    # the applicant is shown the frame, not the face: a box around the face, inside the image
+    (region,) = result.evidence
+    x, y, w, h = region.box
+    face = analyse(rgb, with_pose=False).main_face
+    assert face is not None
+    fx, fy, fw, fh = face.box
+    assert x <= fx and y <= fy and x + w >= fx + fw and w > 1.5 * fw
+    assert x >= 0 and y >= 0 and x + w <= rgb.shape[1] + 1 and y + h <= rgb.shape[0] + 1
 
 
 def test_a_jpeg_screenshot_keeps_its_flat_app_bars() -> None:

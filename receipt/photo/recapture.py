@@ -80,6 +80,9 @@ FRAME_BORDER = 0.015  # edges this close to the image border are the border itse
 class Frame:
     sides: int  # 0..4 straight edges of a rectangle around the face
     flat_outside: float  # share of exactly flat pixels beyond the top and bottom edges (app bars, margins)
+    # x, y, width, height of the rectangle the found edges enclose (the image's own edge where a side
+    # was not found), in the image's pixels; None without any side: what the applicant is shown
+    box: tuple[float, float, float, float] | None = None
 
 
 def _flat_share(gray: np.ndarray) -> float:
@@ -106,6 +109,7 @@ def photo_frame(gray: np.ndarray, face_box: tuple[float, float, float, float]) -
     cx, cy = fx + fw / 2, fy + fh / 2
     top, bottom = -1.0, float(sh + 1)
     left = right = False
+    left_x, right_x = 0.0, float(sw)
     margin_x, margin_y = FRAME_BORDER * sw, FRAME_BORDER * sh
     for x1, y1, x2, y2 in (lines[:, 0] if lines is not None else ()):
         angle = abs(float(np.degrees(np.arctan2(y2 - y1, x2 - x1)))) % 180
@@ -120,11 +124,16 @@ def photo_frame(gray: np.ndarray, face_box: tuple[float, float, float, float]) -
         elif abs(angle - 90) <= FRAME_TILT and length >= FRAME_MIN_LENGTH * sh:
             x = (x1 + x2) / 2
             if min(y1, y2) < cy < max(y1, y2) and margin_x < x < sw - margin_x:
-                left |= x < fx
-                right |= x > fx + fw
+                if x < fx:
+                    left, left_x = True, max(left_x, x)
+                elif x > fx + fw:
+                    right, right_x = True, min(right_x, x)
     has_top, has_bottom = top >= 0, bottom <= sh
     flat = 0.0
     if has_top and has_bottom:
         above, below = gray[: max(0, int(top / scale) - 2)], gray[int(bottom / scale) + 3:]
         flat = (_flat_share(above) * above.size + _flat_share(below) * below.size) / max(above.size + below.size, 1)
-    return Frame(int(has_top) + int(has_bottom) + int(left) + int(right), round(flat, 3))
+    sides = int(has_top) + int(has_bottom) + int(left) + int(right)
+    y0, y1 = (max(top, 0.0), min(bottom, float(sh)))
+    box = (left_x / scale, y0 / scale, (right_x - left_x) / scale, (y1 - y0) / scale) if sides else None
+    return Frame(sides, round(flat, 3), box)

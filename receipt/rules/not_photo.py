@@ -20,8 +20,8 @@ import numpy as np
 
 from receipt.photo.face_frame import FW, regions_of
 from receipt.photo.landmarks import FACE_OVAL, NOSE_TIP
-from receipt.photo.recapture import periodic_peak, photo_frame
-from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
+from receipt.photo.recapture import Frame, periodic_peak, photo_frame
+from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, Region, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 
 CODE = "NOT_PHOTO"
 OUTLINE_LOW, OUTLINE_HIGH = 20.0, 35.0  # median dark-line strength (L* black top-hat) along the jaw
@@ -82,9 +82,17 @@ def check(ctx: RuleContext) -> RuleResult:
                        "This may be a drawing, a cartoon, a black-and-white copy, a screenshot or a re-photographed "
                        "print; a reviewer will check"),
         "fail": fail_message(recaptured, framed),
-    }, face_region(ctx, CODE) if score < 0.75 else (), iris_ratio=round(iris, 3), jaw_outline=round(outline, 1),
+    }, evidence(ctx, frame, framed or (frame is not None and frame.sides == 2)) if score < 0.75 else (),
+        iris_ratio=round(iris, 3), jaw_outline=round(outline, 1),
         grayscale=ctx.intake.grayscale, periodic_peak=None if peak is None else round(peak, 1),
         frame_sides=None if frame is None else frame.sides, frame_flat=None if frame is None else frame.flat_outside)
+
+
+def evidence(ctx: RuleContext, frame: Frame | None, frame_counts: bool) -> tuple[Region, ...]:
+    """The frame's rectangle when the frame is what the rule holds against the photo, else the face."""
+    if frame_counts and frame is not None and frame.box is not None:
+        return (Region(CODE, box=frame.box),)
+    return face_region(ctx, CODE)
 
 
 def fail_message(recaptured: bool, framed: bool) -> tuple[str, str]:
