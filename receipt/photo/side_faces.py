@@ -9,28 +9,19 @@ One extra graph, built on first use; one or two detector runs per portrait, 10â€
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
-MIN_CONFIDENCE = 0.5  # below this the detector's hits on strips are texture
+from receipt.photo.vision import MODELS
+
+MIN_CONFIDENCE = 0.5  # the detector (vision.py, shared) cuts here: below, its hits on strips are texture
 MIN_STRIP = 0.08  # of the image width: narrower strips are left out
 # A hit touching the strip's edge next to the main face is a piece of it (an ear, the hair), cut by the strip
 INNER_EDGE = 0.03  # of the strip's width
 TILE_FACES, TILES_PER_HEIGHT = 2.5, 3  # tile side: main-face widths, and at least this share of the height
 
-_lock = threading.Lock()
-_graph: list[object] = []
-
-
 def _detector() -> object:
-    with _lock:
-        if not _graph:
-            import mediapipe as mp
-
-            _graph.append(mp.solutions.face_detection.FaceDetection(model_selection=1,
-                                                                    min_detection_confidence=MIN_CONFIDENCE))
-        return _graph[0]
+    """The analysis' own full-range detector (same model and confidence cut): built once, its chatter silenced."""
+    return MODELS.get("faces")
 
 
 def _tiles(x0: int, x1: int, h: int, face_w: float) -> list[tuple[int, int, int, int]]:
@@ -62,7 +53,7 @@ def side_face_confidence(image: np.ndarray, main_box: tuple[float, float, float,
         if x1 - x0 < MIN_STRIP * w:
             continue
         for tx0, ty0, tx1, ty1 in _tiles(x0, x1, h, bw):
-            with _lock:
+            with MODELS.locks["faces"]:
                 result = graph.process(np.ascontiguousarray(image[ty0:ty1, tx0:tx1]))  # type: ignore[attr-defined]
             for det in result.detections or []:
                 box = det.location_data.relative_bounding_box
