@@ -151,3 +151,18 @@ def test_check_batch_of_only_bad_files_exits_2(tmp_path: Path) -> None:
                  home=tmp_path)
     assert result.returncode == 2
     assert [json.loads(line)["error"]["code"] for line in result.stdout.splitlines()] == ["FILE_EMPTY", "FILE_CORRUPT"]
+
+
+def test_a_reader_that_stops_early_ends_the_batch_quietly() -> None:
+    """`check A B C --json | head -1`: the closed pipe is no internal error."""
+    names = [str(SAMPLES / n) for n in ("london-005.jpg", "london-034.jpg", "london-006.jpg")]
+    proc = subprocess.Popen([sys.executable, "-m", "receipt.cli", "check", *names, "--spec", "guangdong-id", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ})
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert json.loads(first)["file"].endswith("london-005.jpg")
+    assert "INTERNAL" not in err and "Traceback" not in err
+    assert proc.returncode in (0, 141)

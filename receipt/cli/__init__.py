@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: INTERRUPTED: stopped by the user", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`check A B C --json | head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not complain again
+        return 141
     except Exception as exc:  # one line for the user; the traceback only with -v
         log.debug("internal error", exc_info=True)
         if args.verbose:
