@@ -33,7 +33,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SPEC = "shenzhen-ssc"
+SPEC = "guangdong-exit-entry"  # the spec the shipped samples pass (a fresh clone has no other compliant photo)
 FINAL = {"issued", "rejected", "in_review", "error"}
 
 
