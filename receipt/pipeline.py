@@ -96,6 +96,8 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
     t = time.perf_counter()
     results, _ = run_rules(RuleContext(spec=spec, intake=intake, analysis=analysis, plan=plan, plan_error=plan_error))
     timings["rules"] = _ms(t)
+    if "pose" in analysis.timings_ms:  # the body pose a rule asked for (POSE, unclear heads): part of "rules"
+        timings["pose"] = analysis.timings_ms["pose"]
     verdict = decide(results)
     if verdict == "reject":
         results = for_rejection(results)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -86,7 +87,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cross_validate_models(photos: list, args: argparse.Namespace) -> int:  # type: ignore[type-arg]
+def _cross_validate_models(photos: list[Any], args: argparse.Namespace) -> int:
     from receipt.eval.calibrate import figures
     from receipt.eval.fit import cross_validated_photos, fit_rule
     from receipt.eval.modes import mode_rows

@@ -115,14 +115,8 @@ class RuleFigures:
     n_noncompliant: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Headline(DecisionRates):
-    photos: int
-    labelled_ok: int
-    labelled_not_ok: int
-    false_accept: int
-    false_reject: int
-    reviewed: int
     ms_median: float
     ms_mean: float
 

@@ -24,14 +24,15 @@ SET_ASIDE: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
 class DecisionRates:
-    """FAR, FRR and automation from the counts a figures dataclass holds (shared by eval and its modes)."""
+    """The decision's counts and the FAR, FRR and automation they give (shared by eval and its modes)."""
 
     photos: int
     labelled_ok: int
     labelled_not_ok: int
-    false_accept: int
-    false_reject: int
+    false_accept: int  # labelled not OK, passed
+    false_reject: int  # labelled OK, rejected
     reviewed: int
 
     @property
@@ -75,13 +76,7 @@ def redecide(photo: Judged, ignored: Iterable[str] = ()) -> str:
 class ModeFigures(DecisionRates):
     mode: str
     ignored: tuple[str, ...]
-    photos: int
-    labelled_ok: int
-    labelled_not_ok: int
-    false_accept: int  # labelled not OK, passed
-    false_reject: int  # labelled OK, rejected
     passed_ok: int  # labelled OK, passed at once
-    reviewed: int
 
     @property
     def pass_at_once(self) -> float:
