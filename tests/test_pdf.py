@@ -237,3 +237,20 @@ def test_installed_cjk_font_is_embedded_when_present() -> None:
     if not font.embedded:
         pytest.skip("no TrueType CJK font installed here; receipts use the STSong-Light fallback")
     assert all(font.covers(ch) for ch in "广东省相片回执号采集时间")
+
+
+def test_qr_modules_are_made_once_per_payload() -> None:
+    from receipt.issue.pdf.page import qr_matrix
+
+    qr_matrix.cache_clear()
+    first = qr_matrix("RCPT1.example")
+    assert qr_matrix("RCPT1.example") is first and qr_matrix.cache_info().hits == 1
+    assert len(first) == len(first[0]) >= 21  # a square of at least version 1's 21 modules
+
+
+def test_reportlab_runs_its_c_accelerators() -> None:
+    # rl-accel (a dependency) replaces pure-Python ASCII85 image encoding and number formatting:
+    # without it a receipt costs three times as much
+    from reportlab.lib import rl_accel
+
+    assert rl_accel.fp_str.__module__ == "_rl_accel"

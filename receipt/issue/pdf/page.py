@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import qrcode
 import qrcode.constants
 from reportlab.graphics.barcode.code128 import Code128
@@ -160,10 +162,7 @@ class Page:
 
     def qr(self, payload: str, x: float, top: float, size: float) -> None:
         """Vector QR modules: sharp at any zoom and at any printer resolution."""
-        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
-        code.add_data(payload)
-        code.make(fit=True)
-        matrix = code.get_matrix()
+        matrix = qr_matrix(payload)
         cell = size / len(matrix)
         self.c.setFillColor(INK)
         for r, row in enumerate(matrix):
@@ -177,3 +176,13 @@ class Page:
                     c += 1
                 self.c.rect((x + start * cell) * mm, self.y(top + (r + 1) * cell),
                             (c - start) * cell * mm, cell * mm, stroke=0, fill=1)
+
+
+@lru_cache(maxsize=8)
+def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules of a payload, made once: a receipt is laid out twice (a measuring pass, then
+    the page), and choosing the best of the eight masks is the dearest step of drawing it."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(payload)
+    code.make(fit=True)
+    return tuple(tuple(bool(v) for v in row) for row in code.get_matrix())
