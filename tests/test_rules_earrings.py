@@ -62,3 +62,10 @@ def test_real_studs_are_not_passed(stem: str) -> None:
     require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
     result = _result(eval_image(stem).read_bytes())
     assert result.verdict != "pass", result.details
+
+
+@pytest.mark.parametrize("stem", ["a_057", "c_080"])  # white hair below a lobe; a lit brown curl
+def test_hair_the_colour_of_the_persons_hair_is_no_jewel(stem: str) -> None:
+    require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
+    result = _result(eval_image(stem).read_bytes())
+    assert max(result.details["right"], result.details["left"]) <= earrings.AREA_GOOD, result.details

@@ -25,6 +25,12 @@ STUD_GOOD, STUD_BAD = 40.0, 70.0  # the spot's contrast in L units, weighted dow
 STUD_TOPHAT = 14.0
 BG_DISTANCE = 12.0  # Lab distance under which a pixel is taken for the backdrop
 RING_BG = 0.2  # largest share of backdrop in the ring around a stud
+# the person's own hair, sampled above the forehead (HAIR_TOP..HAIR_BOTTOM face widths above the
+# brows): a jewel-like blob below the lobe whose colour HAIR_SHARE of those hair pixels share
+# (Lab distance under HAIR_DISTANCE) is a lit strand or curl, white or grey hair, not metal
+HAIR_TOP, HAIR_BOTTOM, HAIR_MIN_PIXELS = 0.45, 0.08, 300
+HAIR_DISTANCE, HAIR_SHARE = 10.0, 0.02
+HAIR_SAMPLE = 3000  # hair pixels compared, at most
 
 
 def lobe_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
@@ -50,9 +56,22 @@ def near_backdrop(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no
     return np.linalg.norm(lab - reference, axis=-1) < BG_DISTANCE
 
 
-def jewel_mask(r, rows: slice, cols: slice, exclude: np.ndarray | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+def hair_colours(r) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+    """smooth_lab pixels (N x 3, subsampled) of the hair above the forehead, or None when too little shows."""
+    left_x, right_x = r.contour_x
+    rows, cols = r.box_slice(left_x, r.brow_y - HAIR_TOP * FW, right_x, r.brow_y - HAIR_BOTTOM * FW)
+    hair = (r.person[rows, cols] > 0.5) & (r.skin_in(rows, cols) < 0.3) & r.valid[rows, cols]
+    pixels = r.smooth_lab[rows, cols][hair]
+    if len(pixels) < HAIR_MIN_PIXELS:
+        return None
+    return pixels[:: max(1, len(pixels) // HAIR_SAMPLE)]
+
+
+def jewel_mask(r, rows: slice, cols: slice, exclude: np.ndarray | None = None,  # type: ignore[no-untyped-def]
+               hair: np.ndarray | None = None) -> np.ndarray:
     """Small spots far brighter than their surroundings, or strongly golden, on the person
-    (`exclude`: pixels known not to be jewellery, such as the backdrop)."""
+    (`exclude`: pixels known not to be jewellery, such as the backdrop; `hair`: the person's
+    hair colours, from hair_colours — a spot of a colour the hair has is hair)."""
     lum = r.lab[rows, cols, 0]
     size = max(3, int(0.06 * FW)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -82,6 +101,9 @@ def jewel_mask(r, rows: slice, cols: slice, exclude: np.ndarray | None = None) -
         inside = x > 0 and y + h < candidates.shape[0] and x + w < candidates.shape[1]
         keep[i] = (inside and MIN_BLOB * FW * FW <= area <= MAX_BLOB * FW * FW and fill >= 0.35
                    and elongation <= 3.5)
+        if keep[i] and hair is not None:
+            colour = lab[y:y + h, x:x + w][labels[y:y + h, x:x + w] == i].mean(axis=0)
+            keep[i] = float((np.linalg.norm(hair - colour, axis=1) < HAIR_DISTANCE).mean()) < HAIR_SHARE
     return keep[labels]
 
 
@@ -160,10 +182,12 @@ def check(ctx: RuleContext) -> RuleResult:
     areas: dict[str, float] = {}
     studs: dict[str, float] = {}
     boxes = {}
+    hair = hair_colours(r)
     for side in SIDES:
         box = lobe_box(r, side)
         rows, cols = r.box_slice(*box)
-        areas[side] = 1000.0 * float(jewel_mask(r, rows, cols, near_backdrop(r, rows, cols)).sum()) / (FW * FW)
+        jewels = jewel_mask(r, rows, cols, near_backdrop(r, rows, cols), hair)
+        areas[side] = 1000.0 * float(jewels.sum()) / (FW * FW)
         studs[side], spot = stud_contrast(r, side)
         if spot is not None and ramp(studs[side], STUD_GOOD, STUD_BAD) < ramp(areas[side], AREA_GOOD, AREA_BAD):
             half = 0.04 * FW
