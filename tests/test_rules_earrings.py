@@ -1,5 +1,6 @@
 """EARRINGS: a bare compliant sample passes; a small stud painted on its lobe is seen at the
-lobe; the corpus's two stud near-misses are not passed (they skip without ../shared/eval)."""
+lobe; the corpus's two stud near-misses and a pair of white ear discs are not passed (they skip
+without ../shared/eval)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_bare_ears_pass() -> None:
 def test_a_painted_lobe_stud_is_seen_on_its_side() -> None:
     bare = _result(SAMPLE.read_bytes())
     studded = _result(_with_lobe_stud(SAMPLE.read_bytes()))
-    assert studded.details["stud_left"] > max(earrings.STUD_GOOD, bare.details["stud_left"] + 10), studded.details
+    shine = studded.details["shine"]
+    assert studded.details["stud_left"] - shine > max(earrings.STUD_GOOD, bare.details["stud_left"] - shine + 10), studded.details
     assert studded.score < bare.score
     assert studded.verdict != "pass"
     assert "左耳" in studded.message_zh and "left ear" in studded.message_en
@@ -69,3 +71,11 @@ def test_hair_the_colour_of_the_persons_hair_is_no_jewel(stem: str) -> None:
     require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
     result = _result(eval_image(stem).read_bytes())
     assert max(result.details["right"], result.details["left"]) <= earrings.AREA_GOOD, result.details
+
+
+def test_white_ear_discs_are_not_passed() -> None:
+    """b_043: large white discs on both lobes, too large for a stud and above the drop box."""
+    require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
+    result = _result(eval_image("b_043").read_bytes())
+    assert max(result.details["disc_right"], result.details["disc_left"]) > earrings.DISC_GOOD, result.details
+    assert result.verdict != "pass", result.details

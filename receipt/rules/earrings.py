@@ -21,7 +21,7 @@ SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear"
 # the background and set in the ear (its ring mostly not background: the bright gaps between
 # hair strands and at the lobe's edge against a light backdrop are background seen through)
 UP = 2.0
-STUD_GOOD, STUD_BAD = 40.0, 70.0  # the spot's contrast in L units, weighted down below 8 pixels
+STUD_GOOD, STUD_BAD = 30.0, 40.0  # the spot's contrast less skin_shine in L units, weighted down below 8 pixels
 STUD_TOPHAT = 14.0
 BG_DISTANCE = 12.0  # Lab distance under which a pixel is taken for the backdrop
 RING_BG = 0.2  # largest share of backdrop in the ring around a stud
@@ -31,6 +31,22 @@ RING_BG = 0.2  # largest share of backdrop in the ring around a stud
 HAIR_TOP, HAIR_BOTTOM, HAIR_MIN_PIXELS = 0.45, 0.08, 300
 HAIR_DISTANCE, HAIR_SHARE = 10.0, 0.02
 HAIR_SAMPLE = 3000  # hair pixels compared, at most
+# a stud is judged against this person's own skin shine: the contrast of the face's compact highlights
+# (nose tip, forehead, cheeks; the second strongest, so one odd spot does not set it), found with a
+# SHINE_KERNEL top-hat at UP times the canonical resolution, is taken off the stud's contrast
+SHINE_KERNEL, SHINE_RANK = 41, 2
+SHINE_MAX = 0.008  # largest highlight, face widths squared (a tenth of a face width across)
+SPOT_TOPHAT, SPOT_LIGHT = 12.0, 35.0  # top-hat and lightness a bright spot stands out with
+# discs, pearls and large studs: a round bright spot on the lobe, DISC_MIN..DISC_MAX face widths squared
+# (0.05..0.14 face widths across), lighter than its ring by DISC_GOOD..DISC_BAD L units, not skin
+# (DISC_SKIN), on the person, with its lit part DISC_BACKDROP from the backdrop's colour (the light
+# backdrop seen under a lobe is round and bright too)
+DISC_KERNEL = 81
+DISC_MIN, DISC_MAX, DISC_FILL, DISC_ELONGATION = 0.002, 0.016, 0.6, 2.2
+DISC_GOOD, DISC_BAD = 10.0, 25.0
+DISC_SKIN, DISC_PERSON, DISC_BACKDROP = 0.3, 0.5, 12.0
+# where a disc's centre lies: outward from the face contour, and below the nose base (face widths)
+DISC_OUT, DISC_IN, DISC_TOP, DISC_BOTTOM = 0.12, 0.07, 0.2, 0.25
 
 
 def lobe_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
@@ -175,6 +191,114 @@ def stud_contrast(r, side: str) -> tuple[float, tuple[float, float] | None]:  # 
     return best, where
 
 
+def _fine_lab(r, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """(float Lab, person mask, valid) of a canonical box at UP times the canonical resolution."""
+    analysis = r.analysis
+    lab = cv2.cvtColor(_fine(r, box, analysis.image), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    person = _fine(r, box, analysis.person_mask)
+    valid = _fine(r, box, np.ones(analysis.image.shape[:2], np.uint8), cv2.INTER_NEAREST) > 0
+    return lab, person, valid
+
+
+def _spots(lum: np.ndarray, valid: np.ndarray, kernel: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected bright spots of a window: (count, labels, stats) of the top-hat's candidates."""
+    shape = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel))  # separable: fast at this size
+    tophat = cv2.morphologyEx(lum, cv2.MORPH_TOPHAT, shape)
+    candidates = (tophat > SPOT_TOPHAT) & (lum > SPOT_LIGHT) & valid
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
+    return count, labels, stats
+
+
+def _lift(lum: np.ndarray, labels: np.ndarray, i: int, x: int, y: int, w: int, h: int) -> tuple[float, np.ndarray]:
+    """A spot's lightness above its ring: its lit tenth (90th percentile) less the ring's median;
+    and the spot's mask within its padded bounding box (for the caller's own statistics)."""
+    pad = 5
+    y0, x0 = max(0, y - pad), max(0, x - pad)
+    local = (labels[y0:y + h + pad, x0:x + w + pad] == i).astype(np.uint8)
+    ring = (cv2.dilate(local, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0) & (local == 0)
+    window = lum[y0:y + h + pad, x0:x + w + pad]
+    spot = window[local > 0]
+    if not ring.any():
+        return 0.0, local > 0
+    return float(np.percentile(spot, 90) - np.median(window[ring])), local > 0
+
+
+def skin_shine(r) -> float:  # type: ignore[no-untyped-def]
+    """The contrast of this face's own compact highlights (L units): what a highlight on skin looks
+    like in this photo and this light."""
+    ys, xs = np.nonzero(r.face_skin_area)
+    if ys.size < 20:
+        return 0.0
+    box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+    lab, _, valid = _fine_lab(r, box)
+    lum = lab[..., 0]
+    count, labels, stats = _spots(lum, valid, SHINE_KERNEL)
+    lifts = []
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if not 3 <= area <= SHINE_MAX * (FW * UP) ** 2 or max(w, h) > 3.5 * max(1, min(w, h)):
+            continue
+        cx, cy = int(round(box[0] + (x + w / 2) / UP)), int(round(box[1] + (y + h / 2) / UP))
+        if r.face_skin_area[min(cy, r.face_skin_area.shape[0] - 1), min(cx, r.face_skin_area.shape[1] - 1)]:
+            lifts.append(_lift(lum, labels, i, x, y, w, h)[0])
+    lifts.sort(reverse=True)
+    return lifts[SHINE_RANK - 1] if len(lifts) >= SHINE_RANK else 0.0
+
+
+def disc_lift(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type: ignore[no-untyped-def]
+    """The strongest disc-like spot on one lobe: (its lightness above its ring, canonical centre)."""
+    left_x, right_x = r.contour_x
+    subnasale = float(r.pts[SUBNASALE, 1])
+    top, bottom = subnasale - (DISC_TOP + 0.1) * FW, subnasale + (DISC_BOTTOM + 0.1) * FW
+    contour = left_x if side == "right" else right_x
+    outward = -1.0 if side == "right" else 1.0
+    x0, x1 = sorted((contour + outward * 0.17 * FW, contour - outward * 0.08 * FW))
+    box = (x0, top, x1, bottom)
+    lab, person, valid = _fine_lab(r, box)
+    if lab.shape[0] < 12 or lab.shape[1] < 12:
+        return 0.0, None
+    lum = lab[..., 0]
+    backdrop = (person < 0.1) & valid
+    blurred = cv2.GaussianBlur(lab, (0, 0), 2.0)
+    reference = np.median(blurred[backdrop], axis=0) if backdrop.sum() > 30 else None
+    count, labels, stats = _spots(lum, valid, DISC_KERNEL)
+    scale = (FW * UP) ** 2
+    best, where = 0.0, None
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if not DISC_MIN * scale <= area <= DISC_MAX * scale or area < DISC_FILL * w * h:
+            continue
+        if max(w, h) > DISC_ELONGATION * max(1, min(w, h)):
+            continue
+        if min(x, y, lum.shape[1] - x - w, lum.shape[0] - y - h) < 2:
+            continue
+        cx, cy = box[0] + (x + w / 2) / UP, box[1] + (y + h / 2) / UP
+        out = outward * (cx - contour) / FW
+        if not -DISC_IN <= out <= DISC_OUT or not -DISC_TOP <= (cy - subnasale) / FW <= DISC_BOTTOM:
+            continue
+        lift, spot = _lift(lum, labels, i, x, y, w, h)
+        if lift <= best:
+            continue
+        y0, x0_ = max(0, y - 5), max(0, x - 5)
+        window = (slice(y0, y0 + spot.shape[0]), slice(x0_, x0_ + spot.shape[1]))
+        if float(person[window][spot].mean()) < DISC_PERSON:
+            continue
+        ys, xs = np.nonzero(spot)
+        rows = np.clip(np.round(box[1] + (ys + y0) / UP).astype(int), 0, r.valid.shape[0] - 1)
+        cols = np.clip(np.round(box[0] + (xs + x0_) / UP).astype(int), 0, r.valid.shape[1] - 1)
+        if float(r.skin_in(rows, cols).mean()) > DISC_SKIN:
+            continue
+        if reference is not None:
+            pixels = lab[window][spot]
+            lit = pixels[pixels[:, 0] >= np.percentile(pixels[:, 0], 90)]
+            if float(np.linalg.norm(lit.mean(axis=0) - reference)) < DISC_BACKDROP:
+                continue
+        best, where = lift, (cx, cy)
+    return best, where
+
+
 def check(ctx: RuleContext) -> RuleResult:
     r = regions_of(ctx.analysis)
     if r is None:
@@ -182,20 +306,28 @@ def check(ctx: RuleContext) -> RuleResult:
     areas: dict[str, float] = {}
     studs: dict[str, float] = {}
     boxes = {}
+    discs: dict[str, float] = {}
+    scores: dict[str, float] = {}
     hair = hair_colours(r)
+    shine = skin_shine(r)
     for side in SIDES:
         box = lobe_box(r, side)
         rows, cols = r.box_slice(*box)
         jewels = jewel_mask(r, rows, cols, near_backdrop(r, rows, cols), hair)
         areas[side] = 1000.0 * float(jewels.sum()) / (FW * FW)
         studs[side], spot = stud_contrast(r, side)
-        if spot is not None and ramp(studs[side], STUD_GOOD, STUD_BAD) < ramp(areas[side], AREA_GOOD, AREA_BAD):
-            half = 0.04 * FW
-            box = (spot[0] - half, spot[1] - half, spot[0] + half, spot[1] + half)
+        discs[side], disc = disc_lift(r, side)
+        # the worse clue of each side (then the worse side); evidence at the clue that set it
+        clues = {"area": ramp(areas[side], AREA_GOOD, AREA_BAD),
+                 "stud": ramp(studs[side] - shine, STUD_GOOD, STUD_BAD),
+                 "disc": ramp(discs[side], DISC_GOOD, DISC_BAD)}
+        worst = min(clues, key=clues.get)  # type: ignore[arg-type]
+        scores[side] = clues[worst]
+        centre = {"stud": spot, "disc": disc}.get(worst)
+        if centre is not None and scores[side] < 1.0:
+            half = 0.04 * FW if worst == "stud" else 0.08 * FW
+            box = (centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half)
         boxes[side] = box
-    # the worse clue of each side, then the worse side
-    scores = {side: min(ramp(areas[side], AREA_GOOD, AREA_BAD), ramp(studs[side], STUD_GOOD, STUD_BAD))
-              for side in SIDES}
     side = min(scores, key=scores.get)  # type: ignore[arg-type]
     zh, en = ("双耳", "both ears") if all(v < 0.5 for v in scores.values()) else SIDES[side]
     evidence = tuple(box_region(r, CODE, boxes[s]) for s in SIDES if scores[s] < 0.75)
@@ -204,4 +336,5 @@ def check(ctx: RuleContext) -> RuleResult:
         "borderline": (f"{zh}可能佩戴耳饰，需人工审核", f"There may be an earring at {en}; a reviewer will check"),
         "fail": (f"{zh}佩戴耳饰，请摘下耳环、耳钉后重新拍摄", f"An earring is visible at {en}; remove earrings and studs"),
     }, evidence, right=round(areas["right"], 2), left=round(areas["left"], 2),
-        stud_right=round(studs["right"], 1), stud_left=round(studs["left"], 1))
+        stud_right=round(studs["right"], 1), stud_left=round(studs["left"], 1), shine=round(shine, 1),
+        disc_right=round(discs["right"], 1), disc_left=round(discs["left"], 1))
