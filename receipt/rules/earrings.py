@@ -35,6 +35,7 @@ HAIR_SAMPLE = 3000  # hair pixels compared, at most
 # (nose tip, forehead, cheeks; the second strongest, so one odd spot does not set it), found with a
 # SHINE_KERNEL top-hat at UP times the canonical resolution, is taken off the stud's contrast
 SHINE_KERNEL, SHINE_RANK = 41, 2
+LIFT_PAD = 5  # pixels: the ring a spot's lift is measured against
 SHINE_MAX = 0.008  # largest highlight, face widths squared (a tenth of a face width across)
 SPOT_TOPHAT, SPOT_LIGHT = 12.0, 35.0  # top-hat and lightness a bright spot stands out with
 # discs, pearls and large studs: a round bright spot on the lobe, DISC_MIN..DISC_MAX face widths squared
@@ -214,7 +215,7 @@ def _spots(lum: np.ndarray, valid: np.ndarray, kernel: int) -> tuple[int, np.nda
 def _lift(lum: np.ndarray, labels: np.ndarray, i: int, x: int, y: int, w: int, h: int) -> tuple[float, np.ndarray]:
     """A spot's lightness above its ring: its lit tenth (90th percentile) less the ring's median;
     and the spot's mask within its padded bounding box (for the caller's own statistics)."""
-    pad = 5
+    pad = LIFT_PAD
     y0, x0 = max(0, y - pad), max(0, x - pad)
     local = (labels[y0:y + h + pad, x0:x + w + pad] == i).astype(np.uint8)
     ring = (cv2.dilate(local, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0) & (local == 0)
@@ -235,16 +236,35 @@ def skin_shine(r) -> float:  # type: ignore[no-untyped-def]
     lab, _, valid = _fine_lab(r, box)
     lum = lab[..., 0]
     count, labels, stats = _spots(lum, valid, SHINE_KERNEL)
-    lifts = []
+    eligible = []
     for i in range(1, count):
         x, y, w, h, area = stats[i]
         if not 3 <= area <= SHINE_MAX * (FW * UP) ** 2 or max(w, h) > 3.5 * max(1, min(w, h)):
             continue
         cx, cy = int(round(box[0] + (x + w / 2) / UP)), int(round(box[1] + (y + h / 2) / UP))
         if r.face_skin_area[min(cy, r.face_skin_area.shape[0] - 1), min(cx, r.face_skin_area.shape[1] - 1)]:
-            lifts.append(_lift(lum, labels, i, x, y, w, h)[0])
+            eligible.append(i)
+    if len(eligible) < SHINE_RANK:
+        return 0.0
+    # A noisy or freckled face has hundreds of spots; only the SHINE_RANK-th largest lift counts.
+    # A spot's lift is at most its brightest pixel less the darkest pixel within the ring's reach
+    # (an erosion), so spots are measured brightest-bound first until no bound can change the answer.
+    ring_floor = cv2.erode(lum, np.ones((2 * LIFT_PAD + 1, 2 * LIFT_PAD + 1), np.uint8))
+    flat = labels.ravel()
+    on = flat > 0
+    top = np.full(count, -np.inf, np.float32)
+    floor = np.full(count, np.inf, np.float32)
+    np.maximum.at(top, flat[on], lum.ravel()[on])
+    np.minimum.at(floor, flat[on], ring_floor.ravel()[on])
+    bound = top - floor
+    lifts: list[float] = []
+    for i in sorted(eligible, key=lambda k: -bound[k]):
+        if len(lifts) >= SHINE_RANK and bound[i] <= sorted(lifts, reverse=True)[SHINE_RANK - 1]:
+            break
+        x, y, w, h, _ = stats[i]
+        lifts.append(_lift(lum, labels, i, x, y, w, h)[0])
     lifts.sort(reverse=True)
-    return lifts[SHINE_RANK - 1] if len(lifts) >= SHINE_RANK else 0.0
+    return lifts[SHINE_RANK - 1]
 
 
 def disc_lift(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type: ignore[no-untyped-def]
@@ -281,7 +301,7 @@ def disc_lift(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type
         lift, spot = _lift(lum, labels, i, x, y, w, h)
         if lift <= best:
             continue
-        y0, x0_ = max(0, y - 5), max(0, x - 5)
+        y0, x0_ = max(0, y - LIFT_PAD), max(0, x - LIFT_PAD)
         window = (slice(y0, y0 + spot.shape[0]), slice(x0_, x0_ + spot.shape[1]))
         if float(person[window][spot].mean()) < DISC_PERSON:
             continue
