@@ -35,7 +35,8 @@ HAIR_SAMPLE = 3000  # hair pixels compared, at most
 # (nose tip, forehead, cheeks; the second strongest, so one odd spot does not set it), found with a
 # SHINE_KERNEL top-hat at UP times the canonical resolution, is taken off the stud's contrast
 SHINE_KERNEL, SHINE_RANK = 41, 2
-LIFT_PAD = 5  # pixels: the ring a spot's lift is measured against
+LIFT_PAD = 5  # pixels at UP: the ring a spot's lift is measured against
+SHINE_KERNEL_CANON, SHINE_PAD = 21, 3  # the same, at the canonical resolution the shine is measured at
 SHINE_MAX = 0.008  # largest highlight, face widths squared (a tenth of a face width across)
 SPOT_TOPHAT, SPOT_LIGHT = 12.0, 35.0  # top-hat and lightness a bright spot stands out with
 # discs, pearls and large studs: a round bright spot on the lobe, DISC_MIN..DISC_MAX face widths squared
@@ -212,10 +213,10 @@ def _spots(lum: np.ndarray, valid: np.ndarray, kernel: int) -> tuple[int, np.nda
     return count, labels, stats
 
 
-def _lift(lum: np.ndarray, labels: np.ndarray, i: int, x: int, y: int, w: int, h: int) -> tuple[float, np.ndarray]:
+def _lift(lum: np.ndarray, labels: np.ndarray, i: int, x: int, y: int, w: int, h: int,
+          pad: int = LIFT_PAD) -> tuple[float, np.ndarray]:
     """A spot's lightness above its ring: its lit tenth (90th percentile) less the ring's median;
     and the spot's mask within its padded bounding box (for the caller's own statistics)."""
-    pad = LIFT_PAD
     y0, x0 = max(0, y - pad), max(0, x - pad)
     local = (labels[y0:y + h + pad, x0:x + w + pad] == i).astype(np.uint8)
     ring = (cv2.dilate(local, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0) & (local == 0)
@@ -228,28 +229,27 @@ def _lift(lum: np.ndarray, labels: np.ndarray, i: int, x: int, y: int, w: int, h
 
 def skin_shine(r) -> float:  # type: ignore[no-untyped-def]
     """The contrast of this face's own compact highlights (L units): what a highlight on skin looks
-    like in this photo and this light."""
-    ys, xs = np.nonzero(r.face_skin_area)
-    if ys.size < 20:
+    like in this photo and this light. Measured on the canonical canvas (a face's shine is broad)."""
+    if np.count_nonzero(r.face_skin_area) < 20:
         return 0.0
-    box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
-    lab, _, valid = _fine_lab(r, box)
-    lum = lab[..., 0]
-    count, labels, stats = _spots(lum, valid, SHINE_KERNEL)
+    x, y, w, h = cv2.boundingRect(r.face_skin_area.view(np.uint8))
+    rows, cols = slice(y, y + h), slice(x, x + w)
+    lum = np.ascontiguousarray(r.lab[rows, cols, 0])
+    skin_area = r.face_skin_area[rows, cols]
+    count, labels, stats = _spots(lum, r.valid[rows, cols], SHINE_KERNEL_CANON)
     eligible = []
     for i in range(1, count):
         x, y, w, h, area = stats[i]
-        if not 3 <= area <= SHINE_MAX * (FW * UP) ** 2 or max(w, h) > 3.5 * max(1, min(w, h)):
+        if not 1 <= area <= SHINE_MAX * FW ** 2 or max(w, h) > 3.5 * max(1, min(w, h)):
             continue
-        cx, cy = int(round(box[0] + (x + w / 2) / UP)), int(round(box[1] + (y + h / 2) / UP))
-        if r.face_skin_area[min(cy, r.face_skin_area.shape[0] - 1), min(cx, r.face_skin_area.shape[1] - 1)]:
+        if skin_area[min(y + h // 2, skin_area.shape[0] - 1), min(x + w // 2, skin_area.shape[1] - 1)]:
             eligible.append(i)
     if len(eligible) < SHINE_RANK:
         return 0.0
-    # A noisy or freckled face has hundreds of spots; only the SHINE_RANK-th largest lift counts.
+    # A noisy or freckled face has many spots; only the SHINE_RANK-th largest lift counts.
     # A spot's lift is at most its brightest pixel less the darkest pixel within the ring's reach
     # (an erosion), so spots are measured brightest-bound first until no bound can change the answer.
-    ring_floor = cv2.erode(lum, np.ones((2 * LIFT_PAD + 1, 2 * LIFT_PAD + 1), np.uint8))
+    ring_floor = cv2.erode(lum, np.ones((2 * SHINE_PAD + 1, 2 * SHINE_PAD + 1), np.uint8))
     flat = labels.ravel()
     on = flat > 0
     top = np.full(count, -np.inf, np.float32)
@@ -262,7 +262,7 @@ def skin_shine(r) -> float:  # type: ignore[no-untyped-def]
         if len(lifts) >= SHINE_RANK and bound[i] <= sorted(lifts, reverse=True)[SHINE_RANK - 1]:
             break
         x, y, w, h, _ = stats[i]
-        lifts.append(_lift(lum, labels, i, x, y, w, h)[0])
+        lifts.append(_lift(lum, labels, i, x, y, w, h, SHINE_PAD)[0])
     lifts.sort(reverse=True)
     return lifts[SHINE_RANK - 1]
 
