@@ -1,4 +1,4 @@
-"""BEAUTIFIED: the flattest tenth of the cheek's detail, next to the median texture and the neck."""
+"""BEAUTIFIED: the skin's detail at a fixed fraction of the face width, and whitening against the neck."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from receipt.eval.derive import beautify, prepare
+from receipt.eval.derive import beautify, prepare, whiten
 from receipt.photo.vision import analyse
 from receipt.pipeline import check_photo
 from receipt.rules import beautified
@@ -33,19 +33,34 @@ def _beautified(rgb: np.ndarray) -> RuleResult:
     return next(r for r in report.rules if r.code == beautified.CODE)
 
 
-def test_an_unretouched_studio_photo_keeps_detail_in_its_flattest_patches() -> None:
+def test_an_unretouched_studio_photo_keeps_its_skin_detail() -> None:
     for name in ("london-005.jpg", "london-034.jpg"):
         result = _beautified(np.asarray(Image.open(SAMPLES / name).convert("RGB")))
         assert result.verdict == "pass", (name, result.details)
-        assert result.details["flat_detail_log"] > beautified.FLAT_GOOD - 0.6, result.details
+        assert result.details["skin_detail"] > beautified.DETAIL_GOOD, result.details
 
 
-def test_smoothing_flattens_the_flattest_patches_first() -> None:
+def test_smoothing_takes_the_skin_detail_away() -> None:
     base = _base()
     original = _beautified(base)
     smoothed = _beautified(beautify(base, analyse(base), 0.7))
-    assert smoothed.details["flat_detail_log"] < original.details["flat_detail_log"] - 0.3
+    assert smoothed.details["skin_detail"] < 0.7 * original.details["skin_detail"], (original.details, smoothed.details)
     assert smoothed.verdict != "pass" and smoothed.details["worst"] == "smooth"
+
+
+def test_the_skin_detail_is_read_at_the_same_scale_whatever_the_photo_size() -> None:
+    """The same face at half the pixels keeps about the same detail: it is measured at a fixed
+    fraction of the face width, not at the photo's own pixels."""
+    base = _base()
+    half = np.asarray(Image.fromarray(base).resize((base.shape[1] // 2, base.shape[0] // 2), Image.LANCZOS))
+    full, small = _beautified(base).details["skin_detail"], _beautified(half).details["skin_detail"]
+    assert abs(small - full) < 0.25 * full, (full, small)
+
+
+def test_whitening_of_all_skin_is_still_told() -> None:
+    base = _base()
+    result = _beautified(whiten(base, analyse(base), 1.0))
+    assert result.verdict == "fail" and result.details["worst"] == "white", result.details
 
 
 def test_a_grey_colour_grade_of_a_mid_lit_face_is_no_whitening() -> None:
