@@ -135,7 +135,8 @@ REAL_DEFECTS = [
     ("a_074", "POSE", {"fail"}),  # three-quarter view
     ("a_041", "SHOULDERS", {"fail"}),  # tight head crop
     ("b_069", "EYEBROWS_COVERED", {"fail"}),  # blunt bangs over the brows
-    ("b_069", "BEAUTIFIED", {"fail"}),  # smoothed ID-style edit
+    # smoothed ID-style edit: reviewed, its skin detail is near the smoothest natural faces
+    ("b_069", "BEAUTIFIED", {"fail", "borderline"}),
     ("b_087", "EARS_COVERED", {"fail"}),  # long hair over both ears
     ("b_061", "HAT", {"fail"}),  # pink fuzzy hat
     ("d_013", "HAT", {"fail"}),  # orange snapback

@@ -6,8 +6,10 @@ width, a millimetre or so: fine lines, pore clusters, mottling, stubble, the sma
 real surface. That is the scale a smoothing filter flattens first, and measuring it at a fixed
 fraction of the face (not at the photo's own pixels) makes a 200 px selfie and a 500 px studio
 face comparable. Every pixel of the area counts, shadows and blemishes too: they are what
-smoothing takes away. JPEG blocks quantise detail away as a filter does, so on a visibly blocky
-face the evidence counts for less.
+smoothing takes away. The same band at the photo's finest scale catches a strong edge-keeping
+filter that leaves the skin flatter than any real skin's pixel grain. A soft photo blurs the eyes
+as well, so the skin is allowed less detail when the eyes' sharpest detail is low too; JPEG blocks
+quantise detail away as a filter does, so on a visibly blocky face the evidence counts for less.
 Whitening: the face lighter and greyer than the person's own neck (a filter works on the face; a
 pale complexion is pale all over) and pale in itself — a face lit brighter than its shaded neck
 but still well coloured is lit differently, not whitened; without a visible neck, skin far
@@ -19,8 +21,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import EYE_X, FW, regions_of
-from receipt.photo.landmarks import CHIN
+from receipt.photo.face_frame import EYE_X, EYE_Y, FW, regions_of
+from receipt.photo.landmarks import CHIN, EYE_OUTER_L, EYE_OUTER_R
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
 from receipt.rules.blur import blockiness
 
@@ -32,6 +34,15 @@ DETAIL_FACE_WIDTH, DETAIL_SIGMA, DETAIL_MIN_PIXELS = 160.0, 0.7, 200
 # studio faces, the London set, from 0.32 — and JPEG-blocky); with the spec's 0.7 / 0.35 cut points
 # a photo passes from 0.31 and fails below 0.25
 DETAIL_GOOD, DETAIL_BAD = 0.37, 0.18
+# ... and at the photo's finest scale (the face at most FINE_FACE_WIDTH px, the same band in its
+# pixels): a strong edge-keeping filter wipes even the pixel grain out, flatter than any real skin
+# (the corpus: compliant photos from 0.155, its smoothed ones from 0.17; a bilateral filter of
+# strength 0.7 on studio faces leaves 0.09..0.14); a photo passes from 0.15, fails below 0.125
+FINE_FACE_WIDTH, FINE_GOOD, FINE_BAD = 448.0, 0.17, 0.10
+# a soft photo (out of focus, upscaled) blurs the eyes too: its skin is allowed less detail, by the
+# eyes' sharpest detail (99th percentile, same band and scale as the skin's) over EYE_SHARP (the
+# corpus: 8.2 and up; a blur of 1/70 face width leaves 2.6..3.4, smoothing the skin leaves the eyes)
+EYE_SHARP = 8.0
 # whitening without a neck: L* above WHITE_L, chroma below (the corpus's natural skins keep >= 10 and
 # its no-neck TV still a_066 10.4; its whitened faces 12.7..12.8 are told by their neck)
 WHITE_L, WHITE_CHROMA_GOOD, WHITE_CHROMA_BAD = 40.0, 10.0, 7.0
@@ -64,14 +75,24 @@ def _face_blockiness(ctx: RuleContext) -> float:
     return blockiness(a.gray[y0:y + h, x0:x + w].astype(np.float32))
 
 
-def skin_detail(r, gray: np.ndarray) -> float | None:  # type: ignore[no-untyped-def]
-    """Median band-pass detail (% of lightness) of the face's skin area, the face resampled to
-    DETAIL_FACE_WIDTH; None when too little skin shows."""
-    area = r.face_skin_area.view(np.uint8)
+def _eye_box(r) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Canvas mask of the eyes and brows (lashes, iris rims, brow hairs: the sharpest detail of a face)."""
+    box = np.zeros(r.valid.shape, np.uint8)
+    rows, cols = r.box_slice(r.pts[EYE_OUTER_R, 0] - 0.05 * FW, r.brow_y - 0.04 * FW,
+                             r.pts[EYE_OUTER_L, 0] + 0.05 * FW, EYE_Y + 0.08 * FW)
+    box[rows, cols] = 1
+    return box & r.valid.view(np.uint8)
+
+
+def skin_detail(r, gray: np.ndarray, width: float = DETAIL_FACE_WIDTH, area: np.ndarray | None = None,  # type: ignore[no-untyped-def]
+                percentile: float = 50) -> float | None:
+    """Band-pass detail (% of lightness, median or another percentile) of a canvas area — by default
+    the face's skin area — with the face resampled to `width` (never upscaled); None when too little shows."""
+    area = r.face_skin_area.view(np.uint8) if area is None else area
     x, y, w, h = cv2.boundingRect(area)
     if w == 0 or h == 0:
         return None
-    factor = min(1.0, DETAIL_FACE_WIDTH / r.source_face_width)
+    factor = min(1.0, width / r.source_face_width)
     # the area's box in the working image, with room for the filters, cut out and resampled
     corners = r.to_image(np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]], np.float64))
     pad = 4.0 * DETAIL_SIGMA / factor + 2.0
@@ -91,7 +112,7 @@ def skin_detail(r, gray: np.ndarray) -> float | None:  # type: ignore[no-untyped
     if mask.sum() < DETAIL_MIN_PIXELS:
         return None
     band = np.abs(cv2.GaussianBlur(crop, (0, 0), DETAIL_SIGMA) - cv2.GaussianBlur(crop, (0, 0), 2 * DETAIL_SIGMA))
-    return 100.0 * float(np.median(band[mask])) / (float(np.median(crop[mask])) + 1.0)
+    return 100.0 * float(np.percentile(band[mask], percentile)) / (float(np.median(crop[mask])) + 1.0)
 
 
 def _neck_skin(r) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
@@ -112,12 +133,16 @@ def check(ctx: RuleContext) -> RuleResult:
         return not_assessed(CODE, NO_FACE_ZH, NO_FACE_EN)
     scores: dict[str, float] = {}
     details: dict[str, float] = {}
-    detail = skin_detail(r, ctx.analysis.gray)
-    if detail is not None:
-        smooth = ramp(detail, DETAIL_GOOD, DETAIL_BAD)
+    gray = ctx.analysis.gray
+    detail, fine = skin_detail(r, gray), skin_detail(r, gray, FINE_FACE_WIDTH)
+    eyes = skin_detail(r, gray, area=_eye_box(r), percentile=99)
+    if detail is not None and fine is not None:
+        soft = min(1.0, eyes / EYE_SHARP) if eyes else 1.0
+        smooth = min(ramp(detail / soft, DETAIL_GOOD, DETAIL_BAD), ramp(fine / soft, FINE_GOOD, FINE_BAD))
         blocks = _face_blockiness(ctx)
         scores["smooth"] = smooth + (1.0 - smooth) * BLOCK_DISCOUNT * (1.0 - ramp(blocks, BLOCK_FROM, BLOCK_FULL))
-        details.update(skin_detail=round(detail, 4), face_blockiness=round(blocks, 3))
+        details.update(skin_detail=round(detail, 4), fine_detail=round(fine, 4), eye_sharpness=round(eyes or 0.0, 2),
+                       face_blockiness=round(blocks, 3))
     ref = r.skin_reference
     chroma = float(ref[2] * ref[0])
     neck = _neck_skin(r)
