@@ -63,8 +63,10 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
 
 
-def check_photo(data: bytes, spec: Spec) -> CheckReport:
-    """Decode, analyse once, run every rule and decide. Raises ReceiptError for unusable files."""
+def check_photo(data: bytes, spec: Spec, *, all_features: bool = False) -> CheckReport:
+    """Decode, analyse once, run every rule and decide. Raises ReceiptError for unusable files.
+
+    `all_features`: record every learned model's features (RuleContext.all_features), for evaluation."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -94,7 +96,8 @@ def check_photo(data: bytes, spec: Spec) -> CheckReport:
         plan_error = exc
     timings["plan"] = _ms(t)
     t = time.perf_counter()
-    results, _ = run_rules(RuleContext(spec=spec, intake=intake, analysis=analysis, plan=plan, plan_error=plan_error))
+    results, _ = run_rules(RuleContext(spec=spec, intake=intake, analysis=analysis, plan=plan, plan_error=plan_error,
+                                       all_features=all_features))
     timings["rules"] = _ms(t)
     if "pose" in analysis.timings_ms:  # the body pose a rule asked for (POSE, unclear heads): part of "rules"
         timings["pose"] = analysis.timings_ms["pose"]
@@ -115,14 +118,14 @@ class FileCheck:
     ms: float
 
 
-def check_files(paths: Iterable[str | Path], spec: Spec) -> Iterator[FileCheck]:
+def check_files(paths: Iterable[str | Path], spec: Spec, *, all_features: bool = False) -> Iterator[FileCheck]:
     """Check photo files one after another in this process (models loaded once), in input order.
 
     An unreadable or unusable file yields its error and the batch goes on."""
     for path in paths:
         start = time.perf_counter()
         try:
-            report: CheckReport | None = check_photo(read_photo_file(path), spec)
+            report: CheckReport | None = check_photo(read_photo_file(path), spec, all_features=all_features)
             error = None
         except ReceiptError as exc:
             report, error = None, exc

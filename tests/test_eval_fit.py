@@ -78,3 +78,29 @@ def test_cross_validated_photos_score_each_photo_with_a_model_that_never_saw_it(
     # the out-of-fold score differs from the in-sample one: each photo was scored by another fit
     in_sample = {p.id: model.probability(p.features["EARRINGS"]) for p in photos}
     assert any(abs(p.rules["EARRINGS"][0] - in_sample[p.id]) > 1e-6 for p in held)
+
+
+def test_cross_validation_lets_a_sure_first_stage_settle_a_photo_as_the_rule_does() -> None:
+    from receipt.eval.fit import cross_validated_photos
+    from receipt.rules.learned import first_stage_for, model_for
+    from receipt.specs import RuleThreshold
+
+    first, full = first_stage_for("POSE"), model_for("POSE")
+    assert first is not None and first.settled is not None and full is not None
+    rng = np.random.default_rng(5)
+    odd = range(1, 90, 18)  # turned by the body pose, but plainly frontal to the face-only stage
+    photos = []
+    for i in range(90):
+        frontal = i % 3 != 0 and i not in odd
+        values = {name: float(abs(rng.normal(0, 1.0 if frontal else 9.0))) for name in full.features}
+        if i in odd:
+            values.update(roll_off=0.0, turn_off=0.0, nod_face_off=0.0, nod_body_off=40.0)
+        photos.append(PhotoResult(f"p{i}", {"frontal": frontal, "id_photo_ok": frontal}, "pass",
+                                  {"POSE": (0.5, "borderline")}, features={"POSE": values}))
+    held = {p.id: p.rules["POSE"][0] for p in cross_validated_photos(photos, [full], {"POSE": RuleThreshold(0.62, 0.45)})}
+    # the full model, fitted on the other folds, reads that body pose as turned; as in the rule, the
+    # sure first stage settles those photos first
+    assert all(held[f"p{i}"] >= first.settled[0] for i in odd)
+    frontal = [held[p.id] for p in photos if p.label["frontal"]]
+    turned = [held[p.id] for i, p in enumerate(photos) if not p.label["frontal"] and i not in odd]
+    assert np.median(frontal) > 0.5 > np.median(turned)

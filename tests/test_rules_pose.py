@@ -77,3 +77,12 @@ def test_the_first_stage_carries_its_settled_bounds() -> None:
     above, below = gate.settled
     assert 0.5 < above <= 1.0 and 0.0 <= below < 0.5
     assert set(gate.features) == {"roll_off", "turn_off", "nod_face_off"}
+
+
+def test_an_evaluation_records_the_body_pose_feature_of_a_settled_head_without_changing_its_score() -> None:
+    data = (SAMPLES / "london-034.jpg").read_bytes()
+    settled = next(r for r in check_photo(data, SPEC).rules if r.code == pose.CODE)
+    report = check_photo(data, SPEC, all_features=True)
+    recorded = next(r for r in report.rules if r.code == pose.CODE)
+    assert "nod_body_off" in recorded.details and "body_pose" in vars(report.analysis)
+    assert recorded.score == settled.score and recorded.verdict == settled.verdict

@@ -92,7 +92,7 @@ def _cross_validate_models(photos: list[Any], args: argparse.Namespace) -> int:
     from receipt.eval.fit import cross_validated_photos, fit_rule
     from receipt.eval.modes import mode_rows
     from receipt.rules import RULES
-    from receipt.rules.learned import model_for
+    from receipt.rules.learned import first_stage_for, model_for
     from receipt.specs import get_spec
 
     models = [m for code in RULES if (m := model_for(code)) is not None]
@@ -101,10 +101,12 @@ def _cross_validate_models(photos: list[Any], args: argparse.Namespace) -> int:
         return 0
     print(f"## Learned scorers: EER in-sample and {args.k}-fold (same features and regularisation)\n")
     print("| rule | features | compliant / not | EER recorded | EER in-sample | EER k-fold |\n|---|---|---|---|---|---|")
-    for model in models:
+    stages = [(m.code, m) for m in models]
+    stages += [(f"{m.code} (first stage)", first) for m in models if (first := first_stage_for(m.code)) is not None]
+    for name, model in stages:
         r = fit_rule(photos, model.code, model.features, c=model.c, k=args.k)
         cells = ["–" if v is None else f"{100 * v:.1f} %" for v in (r.eer_hand, r.eer_in_sample, r.eer_k_fold)]
-        print(f"| {r.code} | {', '.join(r.features)} | {r.n_compliant} / {r.n_noncompliant} | {' | '.join(cells)} |")
+        print(f"| {name} | {', '.join(r.features)} | {r.n_compliant} / {r.n_noncompliant} | {' | '.join(cells)} |")
     held = cross_validated_photos(photos, models, dict(get_spec(args.spec).rules), args.k)
     print(f"\n## Decision with every learned score out of fold ({args.k}-fold; the spec's cut points)\n")
     print("\n".join(mode_rows(figures(held))))

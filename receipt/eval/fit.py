@@ -18,7 +18,7 @@ import numpy as np
 
 from receipt.eval.calibrate import folds, reverdict
 from receipt.eval.evaluate import LABEL_FOR_RULE, PhotoResult, equal_error_rate
-from receipt.rules.learned import LogisticModel, model_file
+from receipt.rules.learned import LogisticModel, first_stage_for, model_file
 from receipt.specs import RuleThreshold
 
 
@@ -124,15 +124,29 @@ def cross_validated_photos(photos: Sequence[PhotoResult], models: Sequence[Logis
     held: list[PhotoResult] = []
     for i, part in enumerate(parts):
         training = [p for j, other in enumerate(parts) if j != i for p in other]
-        fitted = {}
+        fitted, first_stages = {}, {}
         for model in models:
             x, y, _ = training_rows(training, model.code, model.features)
             if min(int(y.sum()), int(len(y) - y.sum())) >= 2:
                 fitted[model.code] = (model, *_fit(x, y, model.c))
+            first = first_stage_for(model.code)
+            if first is not None:
+                x, y, _ = training_rows(training, model.code, first.features)
+                if min(int(y.sum()), int(len(y) - y.sum())) >= 2:
+                    first_stages[model.code] = (first, *_fit(x, y, first.c))
         for photo in part:
             rules = dict(photo.rules)
             for code, (model, scaler, fold_model) in fitted.items():
-                score = _probability(scaler, fold_model, photo.features.get(code, {}), model.features)
+                values = photo.features.get(code, {})
+                score = None
+                if code in first_stages:  # the rule as it runs: a sure first stage settles the photo
+                    first, first_scaler, first_model = first_stages[code]
+                    early = _probability(first_scaler, first_model, values, first.features)
+                    assert first.settled is not None
+                    if early is not None and not first.settled[1] <= early < first.settled[0]:
+                        score = early
+                if score is None:
+                    score = _probability(scaler, fold_model, values, model.features)
                 if score is not None and code in rules:
                     rules[code] = (score, rules[code][1])
             held.append(reverdict(replace(photo, rules=rules), thresholds))

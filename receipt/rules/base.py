@@ -68,6 +68,9 @@ class RuleContext:
     analysis: Analysis
     plan: CropPlan | None
     plan_error: ReceiptError | None = None
+    # Evaluation: gather every feature a learned model reads, even where a first-stage model settles
+    # the score without the dearer evidence (the verdicts stay the same; the fit can then see them all)
+    all_features: bool = False
 
 
 def verdict_for(score: float, ctx: RuleContext, code: str) -> Verdict:

@@ -88,6 +88,18 @@ def model_for(code: str) -> LogisticModel | None:
     return parse_model(path.read_text(encoding="utf-8"), str(path))
 
 
+def first_stage_name(code: str) -> str:
+    """The model file (specs/learned/NAME.toml) of a rule's first stage: its cheap features only, with
+    the probabilities at which it settles a photo by itself."""
+    return f"{code}.face"
+
+
+def first_stage_for(code: str) -> LogisticModel | None:
+    """A rule's committed first-stage model, or None when the rule has none."""
+    model = model_for(first_stage_name(code))
+    return model if model is not None and model.settled is not None else None
+
+
 def settled_score(name: str, features: Mapping[str, float]) -> float | None:
     """A first-stage model's probability when it settles the photo on its own (see `settled`), else None."""
     model = model_for(name)

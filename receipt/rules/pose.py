@@ -8,10 +8,10 @@ from receipt.photo import landmarks as lm
 from receipt.photo.landmarks import CHIN, EAR_ROOT_L, EAR_ROOT_R, FACE_OVAL, FOREHEAD, NOSE_TIP
 from receipt.photo.vision import Analysis
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, face_region, judged, not_assessed, ramp
-from receipt.rules.learned import learned_score, settled_score
+from receipt.rules.learned import first_stage_name, learned_score, settled_score
 
 CODE = "POSE"
-FACE_ONLY_MODEL = "POSE.face"  # specs/learned/POSE.face.toml: the first stage, without the body pose
+FACE_ONLY_MODEL = first_stage_name(CODE)  # specs/learned/POSE.face.toml: the first stage, without the body pose
 # Limits at which the score reaches 0.5; the spec's thresholds place pass / fail around them.
 YAW_LIMIT, PITCH_LIMIT, ROLL_LIMIT = 18.0, 22.0, 9.0  # degrees
 # The nose tip stands ~0.9 half face widths in front of the ear roots on an average head,
@@ -100,10 +100,11 @@ def check(ctx: RuleContext) -> RuleResult:
     # the body pose (~35 ms) sharpens the nod; a face clearly frontal or clearly not without it
     # is settled by the face-only model (on the corpus: 64 % of photos, no verdict changed)
     score = settled_score(FACE_ONLY_MODEL, features)
-    if score is None:
+    if score is None or ctx.all_features:
         below_ears = nose_below_ears(a)
         features["nod_body_off"] = 0.0 if below_ears is None else 100 * abs(below_ears - NOSE_BELOW_EARS)
-        score = learned_score(CODE, features, hand)
+        if score is None:
+            score = learned_score(CODE, features, hand)
     if worst == "yaw":
         side_zh, side_en = ("右", "right") if yaw > 0 else ("左", "left")
         zh, en = (f"头部向{side_zh}侧转约{abs(yaw):.0f}°，请正对镜头",
