@@ -4,7 +4,8 @@ The analysis runs the full-range detector once on the whole photo, where a small
 turned face next to a large main face often stays under its confidence cut. Run again on the
 strips left and right of the main face (the detector resizes its input, so a strip gives a
 bystander more of its pixels), the same detector finds them, with a confidence a rule can weigh.
-One extra graph, built on first use; one or two detector runs per portrait, 10–20 ms on this machine.
+No extra graph: the analysis' own detector, with its own confidence cut (receipt.photo.vision); one
+to four detector runs per portrait, ~3 ms each on this machine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import numpy as np
 
 from receipt.photo.vision import MODELS
 
-MIN_CONFIDENCE = 0.5  # the detector (vision.py, shared) cuts here: below, its hits on strips are texture
 MIN_STRIP = 0.08  # of the image width: narrower strips are left out
 # A hit touching the strip's edge next to the main face is a piece of it (an ear, the hair), cut by the strip
 INNER_EDGE = 0.03  # of the strip's width

@@ -129,7 +129,7 @@ class Analysis:
 
     @cached_property
     def body_pose(self) -> np.ndarray | None:
-        """The body pose landmarks, run now if analyse did not (~35 ms): for a rule that needs them on this photo only."""
+        """The body pose landmarks, run now if analyse did not (~20 ms): for a rule that needs them on this photo only."""
         if self.pose is not None:
             return self.pose
         start = time.perf_counter()
@@ -275,8 +275,8 @@ _first_analysis = threading.Event()
 def analyse(rgb: np.ndarray, *, with_pose: bool = False) -> Analysis:
     """Run the face detector, the mesh and the person segmentation once on an RGB uint8 image.
 
-    The body pose model (~35 ms, the dearest step of a check) runs only with with_pose: no rule
-    reads it (SHOULDERS judges from the mesh and the photo's edge)."""
+    The body pose model (~20 ms, the dearest step of a check) runs here only with with_pose; POSE
+    asks for it (Analysis.body_pose) on the photos its face-only first stage cannot settle."""
     if not _first_analysis.is_set():
         # calculators that only run on a real face print one-time warnings; keep them off the CLI
         with _native_stderr_silenced():

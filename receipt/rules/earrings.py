@@ -33,10 +33,10 @@ HAIR_DISTANCE, HAIR_SHARE = 10.0, 0.02
 HAIR_SAMPLE = 3000  # hair pixels compared, at most
 # a stud is judged against this person's own skin shine: the contrast of the face's compact highlights
 # (nose tip, forehead, cheeks; the second strongest, so one odd spot does not set it), found with a
-# SHINE_KERNEL top-hat at UP times the canonical resolution, is taken off the stud's contrast
-SHINE_KERNEL, SHINE_RANK = 41, 2
-LIFT_PAD = 5  # pixels at UP: the ring a spot's lift is measured against
-SHINE_KERNEL_CANON, SHINE_PAD = 21, 3  # the same, at the canonical resolution the shine is measured at
+# SHINE_KERNEL top-hat on the canonical canvas and measured against a ring SHINE_PAD pixels wide, is
+# taken off the stud's contrast
+SHINE_KERNEL, SHINE_PAD, SHINE_RANK = 21, 3, 2
+LIFT_PAD = 5  # pixels at UP: the ring a lobe spot's lift is measured against
 SHINE_MAX = 0.008  # largest highlight, face widths squared (a tenth of a face width across)
 SPOT_TOPHAT, SPOT_LIGHT = 12.0, 35.0  # top-hat and lightness a bright spot stands out with
 # discs, pearls and large studs: a round bright spot on the lobe, DISC_MIN..DISC_MAX face widths squared
@@ -145,18 +145,23 @@ def _fine(r, box: tuple[float, float, float, float], image: np.ndarray,  # type:
     return cv2.warpAffine(image, m, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
+def _fine_lab(r, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """(float Lab, person mask, valid) of a canonical box at UP times the canonical resolution."""
+    analysis = r.analysis
+    lab = cv2.cvtColor(_fine(r, box, analysis.image), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    person = _fine(r, box, analysis.person_mask)
+    valid = _fine(r, box, np.ones(analysis.image.shape[:2], np.uint8), cv2.INTER_NEAREST) > 0
+    return lab, person, valid
+
+
 def stud_contrast(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type: ignore[no-untyped-def]
     """The strongest stud-like spot at one lobe: (contrast, canonical centre)."""
     box = stud_box(r, side)
-    analysis = r.analysis
-    rgb = _fine(r, box, analysis.image)
-    if rgb.shape[0] < 10 or rgb.shape[1] < 10:
+    lab, person, valid = _fine_lab(r, box)
+    if lab.shape[0] < 10 or lab.shape[1] < 10:
         return 0.0, None
-    person = _fine(r, box, analysis.person_mask)
-    valid = _fine(r, box, np.ones(analysis.image.shape[:2], np.uint8), cv2.INTER_NEAREST) > 0
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab[..., 0] *= 100.0 / 255.0
-    lab[..., 1:] -= 128.0
     lum = lab[..., 0]
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
     tophat = cv2.morphologyEx(lum, cv2.MORPH_TOPHAT, kernel)
@@ -193,17 +198,6 @@ def stud_contrast(r, side: str) -> tuple[float, tuple[float, float] | None]:  # 
     return best, where
 
 
-def _fine_lab(r, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """(float Lab, person mask, valid) of a canonical box at UP times the canonical resolution."""
-    analysis = r.analysis
-    lab = cv2.cvtColor(_fine(r, box, analysis.image), cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab[..., 0] *= 100.0 / 255.0
-    lab[..., 1:] -= 128.0
-    person = _fine(r, box, analysis.person_mask)
-    valid = _fine(r, box, np.ones(analysis.image.shape[:2], np.uint8), cv2.INTER_NEAREST) > 0
-    return lab, person, valid
-
-
 def _spots(lum: np.ndarray, valid: np.ndarray, kernel: int) -> tuple[int, np.ndarray, np.ndarray]:
     """Connected bright spots of a window: (count, labels, stats) of the top-hat's candidates."""
     shape = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel))  # separable: fast at this size
@@ -236,7 +230,7 @@ def skin_shine(r) -> float:  # type: ignore[no-untyped-def]
     rows, cols = slice(y, y + h), slice(x, x + w)
     lum = np.ascontiguousarray(r.lab[rows, cols, 0])
     skin_area = r.face_skin_area[rows, cols]
-    count, labels, stats = _spots(lum, r.valid[rows, cols], SHINE_KERNEL_CANON)
+    count, labels, stats = _spots(lum, r.valid[rows, cols], SHINE_KERNEL)
     eligible = []
     for i in range(1, count):
         x, y, w, h, area = stats[i]

@@ -97,7 +97,7 @@ def check(ctx: RuleContext) -> RuleResult:
     # the model weighs deviations from frontal; a cue a model could not give counts as frontal
     features = {"roll_off": abs(roll), "turn_off": abs(turn),
                 "nod_face_off": 0.0 if below_eyes is None else 100 * abs(below_eyes - NOSE_BELOW_EYES)}
-    # the body pose (~35 ms) sharpens the nod; a face clearly frontal or clearly not without it
+    # the body pose (~20 ms) sharpens the nod; a face clearly frontal or clearly not without it
     # is settled by the face-only model (on the corpus: 64 % of photos, no verdict changed)
     score = settled_score(FACE_ONLY_MODEL, features)
     if score is None or ctx.all_features:
