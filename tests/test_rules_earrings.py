@@ -79,3 +79,11 @@ def test_white_ear_discs_are_not_passed() -> None:
     result = _result(eval_image("b_043").read_bytes())
     assert max(result.details["disc_right"], result.details["disc_left"]) > earrings.DISC_GOOD, result.details
     assert result.verdict != "pass", result.details
+
+
+def test_sorted_quantile_is_numpys_linear_percentile() -> None:
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 7, 50):
+        values = np.sort(rng.normal(60, 15, size).astype(np.float32))
+        for q in (0.5, 0.9):
+            assert earrings._sorted_quantile(values, q) == pytest.approx(float(np.percentile(values, 100 * q)), abs=1e-4)
