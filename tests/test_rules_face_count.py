@@ -53,3 +53,16 @@ def test_the_second_look_skips_strips_too_narrow_to_hold_a_face() -> None:
     rgb = _rgb("london-005.jpg")
     h, w = rgb.shape[:2]
     assert side_face_confidence(rgb, (0.02 * w, 0.0, 0.96 * w, float(h))) == 0.0
+
+
+def test_tiles_share_a_detector_run_only_at_the_scale_they_would_have_alone() -> None:
+    from receipt.photo.side_faces import _gap, _mosaics
+
+    tall = [(0, 0, 0, 250, 1000), (0, 0, 200, 250, 1200), (1, 700, 0, 900, 1000), (1, 700, 200, 900, 1200)]
+    groups = _mosaics(tall)
+    for group in groups:
+        height = group[0][4] - group[0][2]
+        assert all(t[4] - t[2] == height for t in group)  # one height per run
+        assert sum(t[3] - t[1] for t in group) + _gap(height) * (len(group) - 1) <= height  # no wider than tall
+    assert sorted(t for g in groups for t in g) == sorted(tall)
+    assert len(groups) < len(tall)
