@@ -9,7 +9,6 @@ probe_image is the header-only half the API runs at upload; load_image (the work
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import logging
@@ -22,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from receipt.config import MAX_UPLOAD_BYTES, decode_budget_bytes, decode_slots
 from receipt.errors import ReceiptError
+from receipt.photo.icc import to_srgb
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +87,13 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=16)
-def _srgb_transform(icc: bytes) -> ImageCms.ImageCmsTransform:
-    """The profile -> sRGB transform profileToProfile would build (same intent and flags), built once per profile.
-
-    Phones embed a handful of profiles; building one costs several milliseconds a photo."""
-    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    return ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "RGB", "RGB",
-                                   renderingIntent=ImageCms.Intent.PERCEPTUAL, flags=0)
-
-
 def _to_srgb(img: Image.Image) -> Image.Image:
     """Convert wide-gamut phone photos (Display P3 etc.) so colour rules see sRGB."""
     icc = img.info.get("icc_profile")
     if not icc or img.mode != "RGB":
         return img
-    try:
-        return ImageCms.applyTransform(img, _srgb_transform(bytes(icc))) or img
-    except (OSError, ImageCms.PyCMSError, TypeError, ValueError):
-        return img  # a broken profile is not worth refusing the photo
+    converted = to_srgb(img, bytes(icc))
+    return img if converted is None else converted  # a broken profile is not worth refusing the photo
 
 
 def _to_rgb_array(img: Image.Image) -> tuple[np.ndarray, bool]:

@@ -94,10 +94,11 @@ MODELS = _Models()
 
 def warm_up() -> None:
     """Build every model now (worker start-up) instead of on the first photo."""
-    from receipt.photo import matting
+    from receipt.photo import icc, matting
 
     MODELS.warm_up()
     matting.warm_up()
+    icc.warm_up()
 
 
 @dataclass(frozen=True)
