@@ -14,12 +14,37 @@ AREA_GOOD, AREA_BAD = 0.4, 3.0  # jewel-like area lying on neck skin, thousandth
 TOPHAT = 14.0  # L units a chain link or bead must stand above the skin around it
 NEUTRAL_SHARE = 0.5  # a metal chain pixel has under half the skin's chroma per lightness
 MAX_BLOB = 0.012  # face widths squared: bigger bright things are a collar or a strap, not jewellery
+# When the cheeks disagree (a mirrored lens or a shadow on one) and their skin model sees hardly any
+# of the neck's centre as skin, the neck's own colour is its skin reference, if that colour is skin-like
+NECK_PATCH = (0.12, 0.15, 0.40)  # half width, top and bottom below the chin, face widths
+NECK_SEEN = 0.3  # share of the neck patch the cheeks' model must call skin to be trusted there
+CHEEKS_APART_HUE, CHEEKS_APART_L = 25.0, 1.8  # degrees of hue, lightness ratio
+NECK_SKIN_L, NECK_SKIN_HUE, NECK_SKIN_SAT = 40.0, (0.0, 80.0), (0.06, 0.8)  # a plausible skin colour
 
 
 def neck_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     """The neck band and the neck's sides up to the jaw (the face itself is left out in jewel_mask)."""
     chin = float(r.pts[CHIN, 1])
     return EYE_X - 0.55 * FW, chin - 0.10 * FW, EYE_X + 0.55 * FW, chin + 0.80 * FW
+
+
+def neck_reference(r):  # type: ignore[no-untyped-def]
+    """The neck's own skin colour (L, hue, chroma / L) where the cheeks' model misreads the neck, else None."""
+    left, right = r.skin_references
+    hue_apart = abs((left[1] - right[1] + 180.0) % 360.0 - 180.0)
+    l_apart = max(left[0], right[0]) / max(min(left[0], right[0]), 1.0)
+    if hue_apart < CHEEKS_APART_HUE and l_apart < CHEEKS_APART_L:
+        return None
+    half, top, bottom = NECK_PATCH
+    chin = float(r.pts[CHIN, 1])
+    rows, cols = r.box_slice(EYE_X - half * FW, chin + top * FW, EYE_X + half * FW, chin + bottom * FW)
+    patch = np.zeros(r.valid.shape, bool)
+    patch[rows, cols] = r.valid[rows, cols] & ~r.face_mask[rows, cols]
+    if patch.sum() < 50 or float((r.skin_in(rows, cols) > 0.5)[patch[rows, cols]].mean()) >= NECK_SEEN:
+        return None
+    ref = r._reference(patch)  # the same medians as the cheeks' references
+    ok = ref[0] > NECK_SKIN_L and NECK_SKIN_HUE[0] < ref[1] < NECK_SKIN_HUE[1] and NECK_SKIN_SAT[0] < ref[2] < NECK_SKIN_SAT[1]
+    return ref if ok else None
 
 
 def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -33,11 +58,15 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
     golden = (hue > 70) & (hue < 100) & (chroma > 35) & (lab[..., 0] > 45)
     skin = r.skin_in(rows, cols) > 0.5
+    ref, sat = neck_reference(r), float(r.skin_reference[2])
+    if ref is not None:
+        skin |= r.skin_likeness(rows, cols, ref) * r.valid[rows, cols] > 0.5
+        sat = min(sat, float(ref[2]))
     # jewellery lies on skin: a thin chain leaves most of its neighbourhood skin, a collar edge only half
     around = cv2.blur(skin.astype(np.float32), (size * 2 + 1, size * 2 + 1)) > 0.65
     # a thin chain is blurred into the skin around it in smooth_lab: its own pixels are grey
     raw = r.lab[rows, cols]
-    skin_chroma = NEUTRAL_SHARE * float(r.skin_reference[2]) * np.maximum(raw[..., 0], 1.0)
+    skin_chroma = NEUTRAL_SHARE * sat * np.maximum(raw[..., 0], 1.0)
     grey = np.hypot(raw[..., 1], raw[..., 2]) < skin_chroma
     on_neck = around & r.valid[rows, cols] & ~r.face_mask[rows, cols]
     candidates = ((bright & (~skin | grey)) | ((dark | golden) & ~skin)) & on_neck
