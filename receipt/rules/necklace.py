@@ -19,6 +19,15 @@ MAX_BLOB = 0.012  # face widths squared: bigger bright things are a collar or a 
 NECK_PATCH = (0.12, 0.15, 0.40)  # half width, top and bottom below the chin, face widths
 NECK_SEEN = 0.3  # share of the neck patch the cheeks' model must call skin to be trusted there
 CHEEKS_APART_HUE, CHEEKS_APART_L = 25.0, 1.8  # degrees of hue, lightness ratio
+# pearls and beads: a chain of round bright spots of one size, each touching like-sized neighbours,
+# is a strand even where it covers the neck's skin (a choker); knit speckles are darker than skin,
+# a check shirt's light squares sit between coloured ones, a sequinned dress shows few such runs
+BEAD_SIZE = (0.00008, 0.0015)  # face widths squared, one bead
+BEAD_ROUND, BEAD_FILL = 2.0, 0.5  # bounding box side ratio at most, share of the box filled at least
+BEAD_NEAR, BEAD_LIKE = 3.0, 2.0  # a neighbour's centre within 3 radii and its area within a factor 2
+BEAD_DARKER = 5.0  # L units a bead may be below the cheeks' lightness
+BEAD_GAP_CHROMA, BEAD_GAP_HUE = 8.0, (-10.0, 100.0)  # around a bead: grey or skin-hued, not a fabric's colour
+BEAD_MIN = 6.0  # thousandths of a face width squared of beads in runs before they count
 NECK_SKIN_L, NECK_SKIN_HUE, NECK_SKIN_SAT = 40.0, (0.0, 80.0), (0.06, 0.8)  # a plausible skin colour
 
 
@@ -45,6 +54,40 @@ def neck_reference(r):  # type: ignore[no-untyped-def]
     ref = r._reference(patch)  # the same medians as the cheeks' references
     ok = ref[0] > NECK_SKIN_L and NECK_SKIN_HUE[0] < ref[1] < NECK_SKIN_HUE[1] and NECK_SKIN_SAT[0] < ref[2] < NECK_SKIN_SAT[1]
     return ref if ok else None
+
+
+def bead_mask(r, rows: slice, cols: slice, bright: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Bright spots in runs of like-sized round beads (pearls), wherever they lie on the neck."""
+    spots = bright & (r.lab[rows, cols, 0] > r.skin_reference[0] - BEAD_DARKER)
+    spots &= r.valid[rows, cols] & ~r.face_mask[rows, cols]
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(spots.astype(np.uint8), connectivity=4)
+    _, _, w, h, area = stats.T
+    round_ = (area >= BEAD_SIZE[0] * FW * FW) & (area <= BEAD_SIZE[1] * FW * FW)
+    round_ &= (np.maximum(w, h) <= BEAD_ROUND * np.minimum(w, h)) & (area >= BEAD_FILL * w * h)
+    round_[0] = False
+    if round_.sum() < 3:
+        return np.zeros(spots.shape, bool)
+    # the colour just around each bead: mean a, b of a 2 px ring
+    own = np.where(round_[labels], labels, 0).astype(np.float32)
+    grown = cv2.dilate(own, np.ones((5, 5), np.uint8)).astype(np.int32)
+    ring = (grown > 0) & (labels == 0)
+    lab = r.smooth_lab[rows, cols]
+    n = np.bincount(grown[ring], minlength=count) + 1e-6
+    a = np.bincount(grown[ring], lab[..., 1][ring], minlength=count) / n
+    b = np.bincount(grown[ring], lab[..., 2][ring], minlength=count) / n
+    hue = np.degrees(np.arctan2(b, a))
+    round_ &= (np.hypot(a, b) < BEAD_GAP_CHROMA) | ((hue > BEAD_GAP_HUE[0]) & (hue < BEAD_GAP_HUE[1]))
+    beads = np.nonzero(round_)[0]
+    xy, size = centres[beads], area[beads].astype(np.float64)
+    gap = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    np.fill_diagonal(gap, np.inf)
+    radius = np.sqrt(size / np.pi)
+    alike = np.abs(np.log(size[:, None] / size[None, :])) < np.log(BEAD_LIKE)
+    touching = alike & (gap < BEAD_NEAR * np.maximum(radius[:, None], radius[None, :]))
+    keep = np.zeros(count, bool)
+    keep[beads[touching.sum(1) >= 2]] = True
+    mask = keep[labels]
+    return mask if 1000.0 * mask.sum() / (FW * FW) >= BEAD_MIN else np.zeros(spots.shape, bool)
 
 
 def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -74,7 +117,7 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     keep = np.zeros(count, bool)
     for i in range(1, count):
         keep[i] = 3 <= stats[i, cv2.CC_STAT_AREA] <= MAX_BLOB * FW * FW
-    return keep[labels]
+    return keep[labels] | bead_mask(r, rows, cols, bright)
 
 
 def check(ctx: RuleContext) -> RuleResult:
