@@ -27,3 +27,42 @@ def test_a_thin_ball_chain_is_not_passed() -> None:
     result = _result(eval_image("a_023").read_bytes())
     assert result.verdict == "borderline", result.details
     assert result.evidence
+
+
+def _with_pearls(name: str, radius: float = 0.015, count: int = 17) -> bytes:
+    """A sample with a string of pearls painted around its neck: light grey discs with a highlight,
+    touching each other along an arc a quarter face width below the chin."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from receipt.photo.intake import load_image
+    from receipt.photo.landmarks import CHIN
+    from receipt.photo.vision import analyse
+    from tests.images import encode
+
+    rgb = load_image((SAMPLES / name).read_bytes()).rgb.copy()
+    analysis = analyse(rgb)
+    assert analysis.mesh is not None and analysis.face_width_px is not None
+    fw = analysis.face_width_px
+    cx, chin = float(analysis.mesh[CHIN, 0]), float(analysis.mesh[CHIN, 1])
+    r = max(2, round(radius * fw))
+    for k in range(count):
+        t = (k - (count - 1) / 2) * 2.1 * r / (0.3 * fw)  # angle along an arc of radius 0.3 FW
+        x, y = cx + 0.3 * fw * np.sin(t), chin + 0.1 * fw + 0.3 * fw * np.cos(t) - 0.05 * fw
+        cv2.circle(rgb, (round(x), round(y)), r, (222, 218, 210), -1, cv2.LINE_AA)
+        cv2.circle(rgb, (round(x - r / 3), round(y - r / 3)), max(1, r // 3), (250, 250, 248), -1, cv2.LINE_AA)
+    return encode(Image.fromarray(rgb), "JPEG", quality=92)
+
+
+def test_a_string_of_pearls_is_not_passed() -> None:
+    result = _result(_with_pearls("london-005.jpg"))
+    assert result.verdict != "pass", result.details
+    assert result.details["area"] > necklace.AREA_GOOD
+
+
+def test_a_pearl_choker_and_a_chain_on_pale_skin_fail() -> None:
+    require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
+    for photo in ("b_083", "d_010"):  # pearls; a silver chain where the cheeks disagree (mirrored lenses)
+        result = _result(eval_image(photo).read_bytes())
+        assert result.verdict == "fail", (photo, result.details)
