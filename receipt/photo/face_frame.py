@@ -30,6 +30,8 @@ from receipt.photo.landmarks import (
     LIPS_OUTER,
     NOSE_LOWER,
 )
+from receipt.photo.skin_likeness import constants as skin_constants
+from receipt.photo.skin_likeness import skin_likeness as compiled_likeness
 from receipt.photo.vision import Analysis
 
 FW = 224  # canonical face width in pixels: a little above the specs' 193..221 px
@@ -259,38 +261,16 @@ class FaceRegions:
         Shading scales lightness but keeps hue and chroma-per-lightness; dark hair is far darker
         than shaded skin, clothes and backgrounds differ in hue or saturation.
         """
-        # float32 throughout, in place (the rules call this on large windows many times per photo)
-        f32 = np.float32
-        lum, chroma, hue, log_sat = (channel[rows, cols] for channel in self.polar)
-        change = lum / f32(max(float(reference[0]), 1.0))
-        change -= f32(1.0)  # lightness ratio - 1: darker below 0
-        d_l = np.where(change < 0, change / f32(-dark_tol), change / f32(0.45))
-        if reference[2] * reference[0] < 5.0:  # a grey photo: lightness is all there is
-            return np.clip(f32(1.5) - d_l, 0.0, 1.0)
-        d_hue = hue - f32(reference[1])
-        d_hue -= f32(hue_shift)
-        d_hue += f32(180.0)
-        np.remainder(d_hue, f32(360.0), out=d_hue)
-        d_hue -= f32(180.0)
-        np.abs(d_hue, out=d_hue)
-        d_hue /= f32(hue_tol)
-        d_hue[chroma < 4.0] = 2.0  # grey pixels have no hue, and skin is never grey
-        d_sat = log_sat - f32(np.log(reference[2]))
-        np.abs(d_sat, out=d_sat)
-        d_sat /= f32(np.log(1.7))
-        np.maximum(d_hue, d_l, out=d_hue)
-        np.maximum(d_hue, d_sat, out=d_hue)
-        np.subtract(f32(1.5), d_hue, out=d_hue)
-        return np.clip(d_hue, 0.0, 1.0, out=d_hue)
+        refs = skin_constants(reference, hue_shift, hue_tol, dark_tol)[None]
+        return compiled_likeness(self.polar, rows, cols, refs)
 
-    def skin_in(self, rows: Index, cols: Index, **tolerances: float) -> np.ndarray:
+    def skin_in(self, rows: Index, cols: Index, *, hue_shift: float = 0.0, hue_tol: float = 22.0,
+                dark_tol: float = 0.5) -> np.ndarray:
         """Skin likeness (0..1) of a canvas window or of pixels, against the better-matching cheek; 0 off the photo.
 
         Per pixel, so the pixels a rule needs alone cost far less than their window and give the same values."""
-        left, right = self.skin_references
-        like = np.maximum(self.skin_likeness(rows, cols, left, **tolerances),
-                          self.skin_likeness(rows, cols, right, **tolerances))
-        return like * self.valid[rows, cols]
+        refs = np.stack([skin_constants(ref, hue_shift, hue_tol, dark_tol) for ref in self.skin_references])
+        return compiled_likeness(self.polar, rows, cols, refs) * self.valid[rows, cols]
 
     # -- texture ------------------------------------------------------------------------------
     def texture_in(self, rows: slice, cols: slice, sigma: float = 2.0) -> tuple[np.ndarray, np.ndarray]:

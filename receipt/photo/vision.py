@@ -94,11 +94,12 @@ MODELS = _Models()
 
 def warm_up() -> None:
     """Build every model now (worker start-up) instead of on the first photo."""
-    from receipt.photo import icc, matting
+    from receipt.photo import icc, matting, skin_likeness
 
     MODELS.warm_up()
     matting.warm_up()
     icc.warm_up()
+    skin_likeness.warm_up()
 
 
 @dataclass(frozen=True)
