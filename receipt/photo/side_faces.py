@@ -89,7 +89,7 @@ def side_face_confidence(image: np.ndarray, main_box: tuple[float, float, float,
         for det in result.detections or []:
             box = det.location_data.relative_bounding_box
             centre = (box.xmin + box.width / 2) * cw
-            k = min(int(np.searchsorted(offsets, centre, side="right")) - 1, len(group) - 1)
+            k = int(np.clip(np.searchsorted(offsets, centre, side="right") - 1, 0, len(group) - 1))
             side, tx0, _, tx1, _ = group[k]
             x0, x1 = strips[side]
             # the hit in its tile's pixels (clipped to the tile), then its gap to the strip's edge next
