@@ -1,5 +1,6 @@
 """NECKLACE: a bare-necked compliant sample passes; a thin ball chain at the side of the neck
-(a_023, otherwise a compliant photo) is sent to a reviewer (skips without ../shared/eval)."""
+(a_023, otherwise a compliant photo) is sent to a reviewer (skips without ../shared/eval); a hard
+shadow under a sample's jaw is not taken for a dark cord."""
 
 from __future__ import annotations
 
@@ -66,3 +67,34 @@ def test_a_pearl_choker_and_a_chain_on_pale_skin_fail() -> None:
     for photo in ("b_083", "d_010"):  # pearls; a silver chain where the cheeks disagree (mirrored lenses)
         result = _result(eval_image(photo).read_bytes())
         assert result.verdict == "fail", (photo, result.details)
+
+
+def _with_jaw_shadow(name: str, depth: float = 0.5, width: float = 0.02) -> bytes:
+    """A sample with a hard shadow painted under its jaw: the lower face outline, a little lower,
+    darkened to half its lightness in a stroke 2 % of a face width thick."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from receipt.photo.intake import load_image
+    from receipt.photo.landmarks import FACE_OVAL
+    from receipt.photo.vision import analyse
+    from tests.images import encode
+
+    rgb = load_image((SAMPLES / name).read_bytes()).rgb.copy()
+    analysis = analyse(rgb)
+    assert analysis.mesh is not None and analysis.face_width_px is not None
+    fw, mesh = analysis.face_width_px, analysis.mesh
+    mouth_y = float(mesh[[13, 14], 1].mean())
+    jaw = np.array([mesh[i, :2] for i in FACE_OVAL if mesh[i, 1] > mouth_y])
+    jaw = jaw[np.argsort(jaw[:, 0])] + [0.0, 0.012 * fw]
+    stroke = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.polylines(stroke, [np.round(jaw).astype(np.int32)], False, 1, max(2, round(width * fw)), cv2.LINE_AA)
+    soft = cv2.GaussianBlur(stroke.astype(np.float32), (0, 0), 0.004 * fw + 0.5)
+    rgb = (rgb * (1.0 - (1.0 - depth) * soft[..., None])).astype(np.uint8)
+    return encode(Image.fromarray(rgb), "JPEG", quality=92)
+
+
+def test_the_jaws_shadow_is_not_a_cord() -> None:
+    result = _result(_with_jaw_shadow("london-005.jpg"))  # a dark cord's clue alone rejected it
+    assert result.verdict == "pass", result.details

@@ -28,6 +28,8 @@ BEAD_NEAR, BEAD_LIKE = 3.0, 2.0  # a neighbour's centre within 3 radii and its a
 BEAD_DARKER = 5.0  # L units a bead may be below the cheeks' lightness
 BEAD_GAP_CHROMA, BEAD_GAP_HUE = 8.0, (-10.0, 100.0)  # around a bead: grey or skin-hued, not a fabric's colour
 BEAD_MIN = 6.0  # thousandths of a face width squared of beads in runs before they count
+JAW_BAND = 0.05  # face widths below the face's outline where the jaw's own shadow is, not a dark cord
+JAW_NEAR = 0.02  # face widths: there a dark pixel this close to a shiny link is still a chain's gap
 NECK_SKIN_L, NECK_SKIN_HUE, NECK_SKIN_SAT = 40.0, (0.0, 80.0), (0.06, 0.8)  # a plausible skin colour
 
 
@@ -112,7 +114,15 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     skin_chroma = NEUTRAL_SHARE * sat * np.maximum(raw[..., 0], 1.0)
     grey = np.hypot(raw[..., 1], raw[..., 2]) < skin_chroma
     on_neck = around & r.valid[rows, cols] & ~r.face_mask[rows, cols]
-    candidates = ((bright & (~skin | grey)) | ((dark | golden) & ~skin)) & on_neck
+    shiny = bright & (~skin | grey) & on_neck
+    if JAW_BAND > 0:
+        # the jaw's shadow: dark pixels just below the face's outline count only beside shiny links
+        band = max(1, round(JAW_BAND * FW))
+        jaw = cv2.dilate(r.face_mask[rows, cols].astype(np.uint8), np.ones((2 * band + 1, 3), np.uint8)) > 0
+        near = max(1, round(JAW_NEAR * FW))
+        jaw &= ~(cv2.dilate(shiny.astype(np.uint8), np.ones((2 * near + 1, 2 * near + 1), np.uint8)) > 0)
+        dark &= ~jaw
+    candidates = shiny | ((dark | golden) & ~skin & on_neck)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
     for i in range(1, count):
