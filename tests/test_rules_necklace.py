@@ -1,6 +1,6 @@
 """NECKLACE: a bare-necked compliant sample passes; a thin ball chain at the side of the neck
 (a_023, otherwise a compliant photo) is sent to a reviewer (skips without ../shared/eval); a hard
-shadow under a sample's jaw is not taken for a dark cord."""
+shadow under a sample's jaw is not taken for a dark cord; a small dark pendant is not passed."""
 
 from __future__ import annotations
 
@@ -98,3 +98,28 @@ def _with_jaw_shadow(name: str, depth: float = 0.5, width: float = 0.02) -> byte
 def test_the_jaws_shadow_is_not_a_cord() -> None:
     result = _result(_with_jaw_shadow("london-005.jpg"))  # a dark cord's clue alone rejected it
     assert result.verdict == "pass", result.details
+
+
+def _with_pendant(name: str, radius: float = 0.028, below: float = 0.45) -> bytes:
+    """A sample with a small dark grey pendant painted on its neck's centre line, below the chin."""
+    import cv2
+    from PIL import Image
+
+    from receipt.photo.intake import load_image
+    from receipt.photo.landmarks import CHIN
+    from receipt.photo.vision import analyse
+    from tests.images import encode
+
+    rgb = load_image((SAMPLES / name).read_bytes()).rgb.copy()
+    analysis = analyse(rgb)
+    assert analysis.mesh is not None and analysis.face_width_px is not None
+    fw = analysis.face_width_px
+    centre = (round(float(analysis.mesh[CHIN, 0])), round(float(analysis.mesh[CHIN, 1]) + below * fw))
+    cv2.circle(rgb, centre, max(2, round(radius * fw)), (62, 60, 70), -1, cv2.LINE_AA)
+    return encode(Image.fromarray(rgb), "JPEG", quality=92)
+
+
+def test_a_dark_pendant_is_not_passed() -> None:
+    result = _result(_with_pendant("london-005.jpg"))  # too wide for the dark cords' clue
+    assert result.verdict != "pass", result.details
+    assert result.details["area"] > necklace.AREA_GOOD

@@ -30,6 +30,15 @@ BEAD_GAP_CHROMA, BEAD_GAP_HUE = 8.0, (-10.0, 100.0)  # around a bead: grey or sk
 BEAD_MIN = 6.0  # thousandths of a face width squared of beads in runs before they count
 JAW_BAND = 0.05  # face widths below the face's outline where the jaw's own shadow is, not a dark cord
 JAW_NEAR = 0.02  # face widths: there a dark pixel this close to a shiny link is still a chain's gap
+# a pendant: a compact dark blob hanging below the chin near the neck's centre line, ringed by skin,
+# far darker than the skin around it yet no more saturated (a shadow is soft, a jacket's edge colourful)
+PENDANT_DARKER = 0.65  # at most this share of the lightness of the skin around it (a window of 0.1 FW)
+PENDANT_WINDOW = 0.1  # face widths: the window that gives the skin's lightness around a blob
+PENDANT_SAT = 1.4  # chroma per lightness at most this many times the cheeks'
+PENDANT_SIZE = (0.0005, 0.005)  # face widths squared, one pendant
+PENDANT_ROUND, PENDANT_FILL = 2.0, 0.45  # bounding box side ratio at most, share of the box filled at least
+PENDANT_RING = 0.4  # share of skin in a 4 px ring around it at least
+PENDANT_BELOW, PENDANT_ASIDE = 0.2, 0.35  # face widths: at least this far below the chin, at most this far aside
 NECK_SKIN_L, NECK_SKIN_HUE, NECK_SKIN_SAT = 40.0, (0.0, 80.0), (0.06, 0.8)  # a plausible skin colour
 
 
@@ -92,6 +101,35 @@ def bead_mask(r, rows: slice, cols: slice, bright: np.ndarray) -> np.ndarray:  #
     return mask if 1000.0 * mask.sum() / (FW * FW) >= BEAD_MIN else np.zeros(spots.shape, bool)
 
 
+def pendant_mask(r, rows: slice, cols: slice, skin: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Compact dark blobs ringed by skin, below the chin and near the neck's centre line."""
+    lab = r.smooth_lab[rows, cols]
+    lum = lab[..., 0]
+    sat = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lum, 1.0)
+    window = max(3, int(PENDANT_WINDOW * FW)) | 1
+    share = cv2.blur(skin.astype(np.float32), (window, window))
+    around = cv2.blur(lum * skin, (window, window)) / np.maximum(share, 1e-3)  # the skin's lightness nearby
+    dark = (lum < PENDANT_DARKER * around) & (share > 0.3) & (sat < PENDANT_SAT * float(r.skin_reference[2]))
+    dark &= ~skin & r.valid[rows, cols] & ~r.face_mask[rows, cols]
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    chin, keep, pad = float(r.pts[CHIN, 1]), np.zeros(count, bool), 4
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if not PENDANT_SIZE[0] * FW * FW <= area <= PENDANT_SIZE[1] * FW * FW:
+            continue
+        if max(w, h) > PENDANT_ROUND * min(w, h) or area < PENDANT_FILL * w * h:
+            continue
+        below = (centres[i][1] + rows.start - chin) / FW
+        aside = abs(centres[i][0] + cols.start - EYE_X) / FW
+        if below < PENDANT_BELOW or aside > PENDANT_ASIDE:
+            continue
+        y0, x0 = max(0, y - pad), max(0, x - pad)
+        own = (labels[y0:y + h + pad, x0:x + w + pad] == i).astype(np.uint8)
+        ring = cv2.dilate(own, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)).astype(bool) & (own == 0)
+        keep[i] = skin[y0:y + h + pad, x0:x + w + pad][ring].mean() >= PENDANT_RING
+    return keep[labels]
+
+
 def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
     lum = r.lab[rows, cols, 0]
     size = max(3, int(0.04 * FW)) | 1
@@ -127,7 +165,7 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     keep = np.zeros(count, bool)
     for i in range(1, count):
         keep[i] = 3 <= stats[i, cv2.CC_STAT_AREA] <= MAX_BLOB * FW * FW
-    return keep[labels] | bead_mask(r, rows, cols, bright)
+    return keep[labels] | bead_mask(r, rows, cols, bright) | pendant_mask(r, rows, cols, skin)
 
 
 def check(ctx: RuleContext) -> RuleResult:
