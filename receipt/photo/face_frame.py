@@ -218,7 +218,7 @@ class FaceRegions:
         """Lab after a light blur: colour statistics should not see JPEG blocks and sensor noise."""
         return cv2.GaussianBlur(self.lab, (0, 0), 1.5)
 
-    def _reference(self, mask: np.ndarray) -> np.ndarray:
+    def reference_of(self, mask: np.ndarray) -> np.ndarray:
         """(L, hue in degrees, chroma / L) of the skin under a mask, by medians."""
         pixels = masked(self.smooth_lab, mask)
         if pixels.shape[0] < 20:
@@ -234,12 +234,12 @@ class FaceRegions:
     def skin_references(self) -> tuple[np.ndarray, np.ndarray]:
         """Skin colour of each cheek (image left, image right): one side may be lit differently."""
         left, right = self.cheek_masks
-        return self._reference(left), self._reference(right)
+        return self.reference_of(left), self.reference_of(right)
 
     @cached_property
     def skin_reference(self) -> np.ndarray:
         left, right = self.cheek_masks
-        return self._reference(left | right)
+        return self.reference_of(left | right)
 
     @cached_property
     def polar(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -62,7 +62,7 @@ def neck_reference(r):  # type: ignore[no-untyped-def]
     patch[rows, cols] = r.valid[rows, cols] & ~r.face_mask[rows, cols]
     if patch.sum() < 50 or float((r.skin_in(rows, cols) > 0.5)[patch[rows, cols]].mean()) >= NECK_SEEN:
         return None
-    ref = r._reference(patch)  # the same medians as the cheeks' references
+    ref = r.reference_of(patch)  # the same medians as the cheeks' references
     ok = ref[0] > NECK_SKIN_L and NECK_SKIN_HUE[0] < ref[1] < NECK_SKIN_HUE[1] and NECK_SKIN_SAT[0] < ref[2] < NECK_SKIN_SAT[1]
     return ref if ok else None
 
@@ -153,13 +153,12 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     grey = np.hypot(raw[..., 1], raw[..., 2]) < skin_chroma
     on_neck = around & r.valid[rows, cols] & ~r.face_mask[rows, cols]
     shiny = bright & (~skin | grey) & on_neck
-    if JAW_BAND > 0:
-        # the jaw's shadow: dark pixels just below the face's outline count only beside shiny links
-        band = max(1, round(JAW_BAND * FW))
-        jaw = cv2.dilate(r.face_mask[rows, cols].astype(np.uint8), np.ones((2 * band + 1, 3), np.uint8)) > 0
-        near = max(1, round(JAW_NEAR * FW))
-        jaw &= ~(cv2.dilate(shiny.astype(np.uint8), np.ones((2 * near + 1, 2 * near + 1), np.uint8)) > 0)
-        dark &= ~jaw
+    # the jaw's shadow: dark pixels just below the face's outline count only beside shiny links
+    band = max(1, round(JAW_BAND * FW))
+    jaw = cv2.dilate(r.face_mask[rows, cols].astype(np.uint8), np.ones((2 * band + 1, 3), np.uint8)) > 0
+    near = max(1, round(JAW_NEAR * FW))
+    jaw &= ~(cv2.dilate(shiny.astype(np.uint8), np.ones((2 * near + 1, 2 * near + 1), np.uint8)) > 0)
+    dark &= ~jaw
     candidates = shiny | ((dark | golden) & ~skin & on_neck)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
