@@ -110,3 +110,21 @@ def test_dark_hair_over_the_forehead_strip_reads_as_darker_than_skin() -> None:
     before, after = _painted(fringe)
     assert after.details["strip_darker"] > before.details["strip_darker"] + 20, (before.details, after.details)
     assert after.score < before.score and after.verdict != "pass", after.details
+
+
+def test_the_windowed_band_pass_reads_what_the_whole_canvas_gives() -> None:
+    """brow_texture filters only a padded window round the brows and cheeks: the medians it reads
+    must be the whole canvas's, pixel for pixel."""
+    from PIL import Image
+
+    from receipt.photo.landmarks import BROW_L, BROW_R
+
+    for name in ("london-005.jpg", "london-067-ears-covered.jpg", "grace_hopper.jpg"):
+        a = analyse(np.asarray(Image.open(SAMPLES / name).convert("RGB")))
+        r = regions_of(a)
+        assert r is not None
+        band = eyebrows_covered._texture(r.gray)  # the whole canvas
+        cheek = float(np.median(band[r.cheek_masks[0] | r.cheek_masks[1]])) + eyebrows_covered.TEXTURE_FLOOR
+        whole = {side: float(np.median(band[r.polygon_mask(outline) & r.valid])) / cheek
+                 for side, outline in (("right", BROW_R), ("left", BROW_L))}
+        assert eyebrows_covered.brow_texture(r) == whole, name

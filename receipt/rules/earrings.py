@@ -152,7 +152,7 @@ def _fine_lab(r, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np
     lab[..., 0] *= 100.0 / 255.0
     lab[..., 1:] -= 128.0
     person = _fine(r, box, analysis.person_mask)
-    valid = _fine(r, box, np.ones(analysis.image.shape[:2], np.uint8), cv2.INTER_NEAREST) > 0
+    valid = _fine(r, box, r.image_ones, cv2.INTER_NEAREST) > 0
     return lab, person, valid
 
 

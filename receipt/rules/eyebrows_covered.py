@@ -29,21 +29,30 @@ SHARE_FLOOR = 0.05  # added before the log of the worse strip's skin share (the 
 TEXTURE_FLOOR = 0.3  # grey levels added to the cheeks' texture: a wax-smooth cheek must not blow the ratio up
 
 
-def _texture(r) -> np.ndarray:  # type: ignore[no-untyped-def]
+TEXTURE_PAD = 12  # canvas pixels beyond the brows and cheeks: the 2.5 sigma blur's reach (10) and some
+
+
+def _texture(gray: np.ndarray) -> np.ndarray:
     """Band-pass detail of the canonical grey image: brow hairs are fine strokes, a fringe's are
     coarser and a hat brim or a lens frame has none."""
-    gray = r.gray
     return np.abs(cv2.GaussianBlur(gray, (0, 0), 0.8) - cv2.GaussianBlur(gray, (0, 0), 2.5))
 
 
 def brow_texture(r) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Each brow band's median detail over the cheeks' (1 = as smooth as the cheeks)."""
-    band = _texture(r)
     cheeks = r.cheek_masks[0] | r.cheek_masks[1]
+    brows = {side: r.polygon_mask(outline) & r.valid for side, outline in BROW_OUTLINE.items()}
+    # the band-pass only where it is read: inside a window padded past the blurs' reach it is the
+    # whole canvas's, pixel for pixel (a quarter of the canvas's cost)
+    x, y, w, h = cv2.boundingRect((cheeks | brows["right"] | brows["left"]).view(np.uint8))
+    rows = slice(max(0, y - TEXTURE_PAD), y + h + TEXTURE_PAD)
+    cols = slice(max(0, x - TEXTURE_PAD), x + w + TEXTURE_PAD)
+    band = _texture(r.gray) if w == 0 else _texture(r.gray[rows, cols])
+    if w:
+        cheeks, brows = cheeks[rows, cols], {side: mask[rows, cols] for side, mask in brows.items()}
     cheek = (float(np.median(band[cheeks])) if cheeks.any() else 0.0) + TEXTURE_FLOOR
     out = {}
-    for side, outline in BROW_OUTLINE.items():
-        mask = r.polygon_mask(outline) & r.valid
+    for side, mask in brows.items():
         out[side] = float(np.median(band[mask])) / cheek if mask.sum() > 10 else 1.0
     return out
 
@@ -55,7 +64,7 @@ def lens_darkness(r) -> float:  # type: ignore[no-untyped-def]
     for k, eye in enumerate((EYE_R, EYE_L)):
         rows, cols = r.box_slice(*lens_box(r, eye))
         ring = ~r.polygon_mask(eye)[rows, cols] & r.valid[rows, cols]
-        cheek = r.smooth_lab[r.cheek_masks[k]]
+        cheek = r.cheek_lab[k]  # the same pixels as smooth_lab[cheek mask], without scanning the canvas
         if ring.sum() >= 20 and cheek.shape[0] >= 20:
             darkness.append(float(np.median(r.smooth_lab[rows, cols][ring][:, 0])) / max(float(np.median(cheek[:, 0])), 1.0))
     return float(np.mean(darkness)) if darkness else 1.0

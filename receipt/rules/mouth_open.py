@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import regions_of
+from receipt.photo.face_frame import masked, regions_of
 from receipt.photo.landmarks import LIPS_INNER, LIPS_OUTER
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, Region, RuleContext, RuleResult, judged, not_assessed, ramp
 
@@ -78,11 +78,11 @@ def check(ctx: RuleContext) -> RuleResult:
     # the opening between the lips, grown a little: the mesh's inner lip line sits on the teeth
     inner = cv2.dilate(r.polygon_mask(LIPS_INNER).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & outer
     lab = r.lab
-    lips = lab[outer & ~inner]
+    lips = masked(lab, outer & ~inner)  # as lab[mask], scanning only the mouth's box
     teeth_share = 0.0
     if lips.size and outer.any():
         lip_l = float(np.median(lips[:, 0]))
-        opening = lab[inner]
+        opening = masked(lab, inner)
         chroma = np.hypot(opening[:, 1], opening[:, 2])
         # teeth: clearly lighter than the lips and far less red
         teeth = (opening[:, 0] > lip_l + 12) & (chroma < 0.6 * float(np.median(np.hypot(lips[:, 1], lips[:, 2]))) + 4)
