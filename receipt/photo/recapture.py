@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -24,8 +25,9 @@ AXIS_BAND = 2  # bins either side of the axes left out (JPEG blocks, sensor rows
 LATTICE = (4, 8, 16)  # block periods in pixels whose harmonics are left out
 
 
+@lru_cache(maxsize=4)
 def _excluded(n: int) -> np.ndarray:
-    """Bins that are near the axes, the centre or a JPEG block harmonic."""
+    """Bins that are near the axes, the centre or a JPEG block harmonic (built once per size)."""
     f = np.fft.fftshift(np.fft.fftfreq(n))
     fy, fx = np.meshgrid(f, f, indexing="ij")
     out = (np.abs(fx) * n <= AXIS_BAND) | (np.abs(fy) * n <= AXIS_BAND)
@@ -34,10 +36,15 @@ def _excluded(n: int) -> np.ndarray:
         for axis in (fx, fy):
             near = np.abs(axis * period - np.round(axis * period)) * n / period <= 1.0
             out |= near & (np.abs(axis) > 0)
+    out.flags.writeable = False  # shared by every photo
     return out
 
 
-_MASKS: dict[int, np.ndarray] = {}
+@lru_cache(maxsize=4)
+def _window(n: int) -> np.ndarray:
+    window = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
+    window.flags.writeable = False
+    return window
 
 
 def periodic_peak(gray: np.ndarray, centre: tuple[float, float], side: float) -> float | None:
@@ -58,13 +65,11 @@ def periodic_peak(gray: np.ndarray, centre: tuple[float, float], side: float) ->
     else:
         patch = cv2.resize(patch, (PATCH, PATCH), interpolation=cv2.INTER_CUBIC)
     patch = patch - cv2.GaussianBlur(patch, (0, 0), 3.0)  # detail only: shading out
-    window = np.outer(np.hanning(PATCH), np.hanning(PATCH)).astype(np.float32)
-    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(patch * window)))
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(patch * _window(PATCH))))
     level = cv2.medianBlur(spectrum.astype(np.float32), 5)
     level = cv2.GaussianBlur(level, (0, 0), 4.0) + 1e-3
     ratio = spectrum / level
-    mask = _MASKS.setdefault(PATCH, _excluded(PATCH))
-    return float(ratio[~mask].max())
+    return float(ratio[~_excluded(PATCH)].max())
 
 
 # A photo shown inside something else (a phone screenshot's app bars, a monitor's bezel, a print's
