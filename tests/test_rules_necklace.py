@@ -1,6 +1,7 @@
 """NECKLACE: a bare-necked compliant sample passes; a thin ball chain at the side of the neck
 (a_023, otherwise a compliant photo) is sent to a reviewer (skips without ../shared/eval); a hard
-shadow under a sample's jaw is not taken for a dark cord; a small dark pendant is not passed."""
+shadow under a sample's jaw is not taken for a dark cord; a small dark pendant is not passed; colourless
+photos and saturated dark hair strands are not taken for jewellery."""
 
 from __future__ import annotations
 
@@ -123,3 +124,21 @@ def test_a_dark_pendant_is_not_passed() -> None:
     result = _result(_with_pendant("london-005.jpg"))  # too wide for the dark cords' clue
     assert result.verdict != "pass", result.details
     assert result.details["area"] > necklace.AREA_GOOD
+
+
+def test_a_colourless_sample_passes() -> None:
+    from PIL import Image
+
+    from tests.images import encode
+
+    grey = Image.open(SAMPLES / "london-005.jpg").convert("L").convert("RGB")
+    result = _result(encode(grey, "JPEG", quality=92))
+    assert result.verdict == "pass", result.details
+
+
+def test_grey_collar_edges_and_hair_strands_are_not_failed() -> None:
+    require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
+    # a desaturated film still's collar, a pencil sketch's strokes, dark strands of long hair over the neck
+    for photo in ("b_088", "a_089", "a_043"):
+        result = _result(eval_image(photo).read_bytes())
+        assert result.verdict != "fail", (photo, result.details)

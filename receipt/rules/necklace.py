@@ -30,6 +30,8 @@ BEAD_GAP_CHROMA, BEAD_GAP_HUE = 8.0, (-10.0, 100.0)  # around a bead: grey or sk
 BEAD_MIN = 6.0  # thousandths of a face width squared of beads in runs before they count
 JAW_BAND = 0.05  # face widths below the face's outline where the jaw's own shadow is, not a dark cord
 JAW_NEAR = 0.02  # face widths: there a dark pixel this close to a shiny link is still a chain's gap
+# (a bright spot in that band is a highlight under the chin or a collar's tip pressed to it, not a link)
+BALL_RUN = 5  # specks of one or two pixels, each within a pixel of the next, this many in a row: a ball chain
 # a pendant: a compact dark blob hanging below the chin near the neck's centre line, ringed by skin,
 # far darker than the skin around it yet no more saturated (a shadow is soft, a jacket's edge colourful)
 PENDANT_DARKER = 0.65  # at most this share of the lightness of the skin around it (a window of 0.1 FW)
@@ -40,6 +42,12 @@ PENDANT_ROUND, PENDANT_FILL = 2.0, 0.45  # bounding box side ratio at most, shar
 PENDANT_RING = 0.4  # share of skin in a 4 px ring around it at least
 PENDANT_BELOW, PENDANT_ASIDE = 0.2, 0.35  # face widths: at least this far below the chin, at most this far aside
 NECK_SKIN_L, NECK_SKIN_HUE, NECK_SKIN_SAT = 40.0, (0.0, 80.0), (0.06, 0.8)  # a plausible skin colour
+# a colourless photo (a grey sketch, a desaturated film still): the cheeks' chroma is too low for hue to
+# tell skin from cloth, so every grey edge of a collar looks like metal on skin; only a glint this far
+# above its surroundings is a link there, and dark lines (folds, hems, pencil strokes) are no clue
+COLOURLESS_CHROMA = 5.0  # the cheeks' chroma (Lab a, b) below which a photo counts as colourless
+COLOURLESS_TOPHAT = 35.0  # L units a link must stand above its surroundings in such a photo
+DARK_SAT = 1.1  # chroma per lightness at most of a dark bead, cord or chain gap: dyed hair, a lapel's hem
 
 
 def neck_box(r) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
@@ -130,12 +138,29 @@ def pendant_mask(r, rows: slice, cols: slice, skin: np.ndarray) -> np.ndarray:  
     return keep[labels]
 
 
+def ball_chain(specks: np.ndarray) -> np.ndarray:
+    """Specks in a row, each a pixel from the next: a thin ball chain's balls, too small to count one by one."""
+    count, own = cv2.connectedComponents(specks.astype(np.uint8), connectivity=8)
+    if count <= BALL_RUN:
+        return np.zeros(specks.shape, bool)
+    runs, groups = cv2.connectedComponents(cv2.dilate(specks.astype(np.uint8), np.ones((3, 3), np.uint8)), connectivity=8)
+    pairs = np.unique(groups[specks].astype(np.int64) * count + own[specks])  # each (run, speck) once
+    ok = np.bincount(pairs // count, minlength=runs) >= BALL_RUN
+    ok[0] = False
+    return ok[groups] & specks
+
+
 def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
     lum = r.lab[rows, cols, 0]
     size = max(3, int(0.04 * FW)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    bright = cv2.morphologyEx(lum, cv2.MORPH_TOPHAT, kernel) > TOPHAT
+    colourless = float(r.skin_reference[0] * r.skin_reference[2]) < COLOURLESS_CHROMA
+    tophat = cv2.morphologyEx(lum, cv2.MORPH_TOPHAT, kernel)
+    bright = tophat > TOPHAT
+    raw = r.lab[rows, cols]
     dark = cv2.morphologyEx(lum, cv2.MORPH_BLACKHAT, kernel) > 1.6 * TOPHAT  # dark beads and cords
+    # ... which are black or a metal's tint, not as saturated as brown hair or a coloured hem
+    dark &= np.hypot(raw[..., 1], raw[..., 2]) < DARK_SAT * np.maximum(lum, 1.0)
     lab = r.smooth_lab[rows, cols]
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
@@ -148,23 +173,27 @@ def jewel_mask(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-un
     # jewellery lies on skin: a thin chain leaves most of its neighbourhood skin, a collar edge only half
     around = cv2.blur(skin.astype(np.float32), (size * 2 + 1, size * 2 + 1)) > 0.65
     # a thin chain is blurred into the skin around it in smooth_lab: its own pixels are grey
-    raw = r.lab[rows, cols]
     skin_chroma = NEUTRAL_SHARE * sat * np.maximum(raw[..., 0], 1.0)
     grey = np.hypot(raw[..., 1], raw[..., 2]) < skin_chroma
     on_neck = around & r.valid[rows, cols] & ~r.face_mask[rows, cols]
     shiny = bright & (~skin | grey) & on_neck
+    if colourless:
+        shiny &= tophat > COLOURLESS_TOPHAT
+        dark[:] = False
     # the jaw's shadow: dark pixels just below the face's outline count only beside shiny links
     band = max(1, round(JAW_BAND * FW))
     jaw = cv2.dilate(r.face_mask[rows, cols].astype(np.uint8), np.ones((2 * band + 1, 3), np.uint8)) > 0
+    shiny &= ~jaw
     near = max(1, round(JAW_NEAR * FW))
     jaw &= ~(cv2.dilate(shiny.astype(np.uint8), np.ones((2 * near + 1, 2 * near + 1), np.uint8)) > 0)
     dark &= ~jaw
     candidates = shiny | ((dark | golden) & ~skin & on_neck)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
-    keep = np.zeros(count, bool)
-    for i in range(1, count):
-        keep[i] = 3 <= stats[i, cv2.CC_STAT_AREA] <= MAX_BLOB * FW * FW
-    return keep[labels] | bead_mask(r, rows, cols, bright) | pendant_mask(r, rows, cols, skin)
+    area = stats[:, cv2.CC_STAT_AREA]
+    keep = (area >= 3) & (area <= MAX_BLOB * FW * FW)
+    keep[0] = False
+    specks = shiny & (area[labels] < 3)  # too small alone, yet a thin ball chain's balls in a row
+    return keep[labels] | ball_chain(specks) | bead_mask(r, rows, cols, bright) | pendant_mask(r, rows, cols, skin)
 
 
 def check(ctx: RuleContext) -> RuleResult:
