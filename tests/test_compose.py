@@ -90,3 +90,25 @@ def test_jpeg_size_search_respects_the_floor() -> None:
     analysis = analyse(load_image(encode(Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)), "PNG")).rgb)
     photo = compose(analysis, spec)
     assert len(photo.jpeg) <= 20 * 1024 and photo.quality >= 70
+
+
+def test_the_middle_placements_crown_is_not_searched_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the chosen placement is the middle one (most portraits), the crown found there stands:
+    one guided-filter search, and the same top margin a second search gives."""
+    from receipt.photo import compose as compose_module
+
+    real = compose_module._refined_crown
+    calls: list[int] = []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compose_module, "_refined_crown", counted)
+    spec = load_all()["guangdong-id"]
+    plan = plan_crop(_analysis("london-005.jpg"), spec)
+    assert plan.eye_center_x_px == spec.geometry.eye_center_x_px.mid and not plan.problems
+    assert len(calls) == 1
+    assert plan.canvas_image is not None and plan.canvas_mask is not None
+    again = real(plan.canvas_image, plan.canvas_mask, plan.eye_center_x_px, plan.face_width_px, spec.photo.height_px)
+    assert again is not None and again - plan.canvas_offset == plan.top_margin_px

@@ -329,7 +329,9 @@ def plan_crop(analysis: Analysis, spec: Spec) -> CropPlan:
     if extend:
         present[offset + photo_rows: offset + out_h] = True
     coarse = alpha_replicated * present
-    crown = _refined_crown(canvas_image, coarse, eye_x_out, face_out, out_h)
+    if not (same_as_middle and not extend and face_out == geo.face_width_px.mid):
+        # the middle placement's search above had this very canvas, mask and face width
+        crown = _refined_crown(canvas_image, coarse, eye_x_out, face_out, out_h)
     top_margin = (crown if crown is not None else offset) - offset
     final = rotation.copy()
     final[1, 2] -= offset
