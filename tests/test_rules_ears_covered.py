@@ -64,3 +64,23 @@ def test_a_frontal_face_has_little_yaw_and_a_mirror_keeps_it() -> None:
     assert np.isclose(straight.details["yaw"], mirrored.details["yaw"], atol=0.03)
     # the two ears swap sides in the mirror
     assert np.isclose(straight.details["right"], mirrored.details["left"], rtol=0.25, atol=0.05)
+
+
+def test_nothing_beside_either_cheek_fails_as_ears_not_seen() -> None:
+    # a close wide-angle selfie: both ears behind the cheeks, the ear bands empty backdrop. The model's
+    # features read that as "no hair" (high probability); the rule caps it below fail_below.
+    from receipt.photo.face_frame import regions_of
+    from receipt.rules.base import RuleContext
+
+    spec = get_spec("guangdong-id")
+    report = check_photo((SAMPLES / "london-005.jpg").read_bytes(), spec)
+    regions = regions_of(report.analysis)
+    assert regions is not None
+    regions.__dict__["person"] = np.zeros_like(regions.person)  # no person at all beside the face
+    result = ears_covered.check(RuleContext(spec=spec, intake=report.intake, analysis=report.analysis,
+                                            plan=report.plan))
+    model = model_for(ears_covered.CODE)
+    assert model is not None and model.probability(result.details) > ears_covered.UNSEEN_SCORE
+    assert sorted(result.details["unseen"]) == ["left", "right"]
+    assert result.score == ears_covered.UNSEEN_SCORE and result.verdict == "fail", (result.score, result.details)
+    assert "cannot be seen" in result.message_en

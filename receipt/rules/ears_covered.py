@@ -13,6 +13,9 @@ CODE = "EARS_COVERED"
 # skin-coloured share of the band beside the face contour where a frontal ear shows
 SKIN_GOOD, SKIN_BAD = 0.35, 0.10
 UNSEEN_SCORE = 0.4  # no ear and no hair beside the face: less certain than hair over the ear
+# Nothing beside the face on either side (a close wide-angle selfie: both ears behind the cheeks)
+# is outside the learned scorer's range: its empty ear bands read as "no hair" and scored ~0.74.
+# No ear shows there, so the photo scores at most UNSEEN_SCORE (below fail_below: ask to retake).
 EAR_AREA = 0.015  # skin area beyond the contour, in face widths squared, that a visible frontal ear shows
 INNER, OUTER = -0.03, 0.16  # band from just outside the contour (not the cheek) to this far out, in face widths
 # Ears are redder and a little darker than the cheeks; blond and brown hair, the colours that
@@ -72,6 +75,8 @@ def check(ctx: RuleContext) -> RuleResult:
                 "yaw": round(yaw_of(r), 4), "person_most": round(max(person_share.values()), 4)}
     hand = min(scores.values())
     score = learned_score(CODE, features, hand)
+    if len(unseen) == len(SIDES):  # neither ear shows, whatever the model makes of the empty bands
+        score = min(score, UNSEEN_SCORE)
     side = min(scores, key=scores.get)  # type: ignore[arg-type]
     covered = [s for s in SIDES if scores[s] < 0.5] if score < 0.5 else []
     if len(covered) == 2:
