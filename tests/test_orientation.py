@@ -42,3 +42,14 @@ def test_no_face_in_any_turn_keeps_the_photo_as_it_was() -> None:
     blank = np.full((500, 400, 3), 200, np.uint8)
     rgb, _, orientation = make_upright(blank, analyse(blank), analyse)
     assert rgb is blank and not orientation.turned and "no turn" in orientation.reason
+
+
+def test_a_close_up_face_is_judged_as_uploaded_not_turned() -> None:
+    """A face filling the frame (the full-range detector misses it) stays upright: no turn is tried
+    that could find an upside-down 'face' instead."""
+    from tests.test_vision import _close_up
+
+    crop = _close_up()
+    rgb, analysis, orientation = make_upright(crop, analyse(crop), analyse)
+    assert not orientation.turned and orientation.reason == ""
+    assert rgb is crop and analysis.mesh is not None

@@ -35,13 +35,16 @@ class Orientation:
                 "turn": TURN_TEXT.get(self.quarter_turns, "none"), "reason": self.reason}
 
 
-def needs_turn(analysis: Analysis) -> str:
-    """Why the photo may not be upright ("" when it is)."""
+def needs_turn(analysis: Analysis, *, near_ok: bool = False) -> str:
+    """Why the photo may not be upright ("" when it is). `near_ok`: a face only the short-range
+    detector found counts (it sees upright faces in upside-down ones too, so by default it does not)."""
     face = analysis.main_face
     if analysis.mesh is None or face is None:
         return "no face found as uploaded"
     if not np.any(face.keypoints):  # only the mesh's own detector saw a face: it fits one upright anywhere
         return "the face detector found no face as uploaded"
+    if face.near and not near_ok:
+        return "only the short-range face detector found a face as uploaded"
     roll = analysis.roll_deg or 0.0
     if abs(roll) > ROLL_LIMIT:
         return f"face rolled {roll:.0f}° as uploaded"
@@ -62,15 +65,23 @@ def make_upright(rgb: np.ndarray, analysis: Analysis, analyse: Callable[[np.ndar
     if not reason:
         return rgb, analysis, Orientation(0, "")
     best: tuple[float, int, np.ndarray, Analysis] | None = None
+    if not needs_turn(analysis, near_ok=True):  # a close-up the short-range detector saw upright: a candidate too
+        best = (_face_score(analysis), 0, rgb, analysis)
     for k in (3, 1, 2):  # sideways first: far more common than upside down
         turned = np.ascontiguousarray(np.rot90(rgb, k))
         candidate = analyse(turned)
-        if needs_turn(candidate):
+        if needs_turn(candidate, near_ok=True):
             continue
-        score = candidate.main_face.score if candidate.main_face else 0.0
+        score = _face_score(candidate)
         if best is None or score > best[0]:
             best = (score, k, turned, candidate)
     if best is None:
         return rgb, analysis, Orientation(0, reason + "; no turn shows an upright face")
     _, k, turned, candidate = best
+    if k == 0:
+        return rgb, analysis, Orientation(0, "")
     return turned, candidate, Orientation(k, reason)
+
+
+def _face_score(analysis: Analysis) -> float:
+    return analysis.main_face.score if analysis.main_face else 0.0

@@ -49,7 +49,7 @@ class _Models:
         self._build_lock = threading.Lock()
         self._graphs: dict[str, object] = {}
         self.locks: dict[str, threading.Lock] = {
-            name: threading.Lock() for name in ("faces", "mesh", "segmentation", "pose")
+            name: threading.Lock() for name in ("faces", "faces_near", "mesh", "segmentation", "pose")
         }
 
     def get(self, name: str) -> object:
@@ -74,6 +74,9 @@ class _Models:
         if name == "faces":
             # full-range model: finds the small second face in the back of a frame too
             return solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        if name == "faces_near":
+            # short-range model: a face filling most of the frame, which the full-range model misses
+            return solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
         if name == "mesh":
             return solutions.face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3)
@@ -107,6 +110,7 @@ class Face:
     box: tuple[float, float, float, float]  # x, y, width, height in pixels
     score: float
     keypoints: np.ndarray  # 6x2 pixels: right eye, left eye, nose, mouth, right ear, left ear
+    near: bool = False  # found by the short-range detector only (see _detect_faces)
 
     @property
     def area(self) -> float:
@@ -180,16 +184,23 @@ class Analysis:
 
 
 def _detect_faces(rgb: np.ndarray) -> list[Face]:
-    graph = MODELS.get("faces")
-    with MODELS.locks["faces"]:
-        result = graph.process(rgb)
+    """Faces, largest first: the full-range detector, and the short-range one when it finds none (a
+    close-up face filling the frame). The short-range model also sees an upright face in an upside-down
+    one, so its faces are marked `near` and the orientation search weighs them against the turns."""
+    result = None
+    for name in ("faces", "faces_near"):
+        graph = MODELS.get(name)
+        with MODELS.locks[name]:
+            result = graph.process(rgb)
+        if result.detections:
+            break
     h, w = rgb.shape[:2]
     faces: list[Face] = []
     for det in result.detections or []:
         rel = det.location_data.relative_bounding_box
         keypoints = np.array([[k.x * w, k.y * h] for k in det.location_data.relative_keypoints], dtype=np.float32)
         faces.append(Face(box=(rel.xmin * w, rel.ymin * h, rel.width * w, rel.height * h),
-                          score=float(det.score[0]), keypoints=keypoints))
+                          score=float(det.score[0]), keypoints=keypoints, near=name == "faces_near"))
     faces.sort(key=lambda f: f.area, reverse=True)
     return faces
 
