@@ -8,6 +8,7 @@ from PIL import Image
 
 from receipt.photo.intake import load_image
 from receipt.photo.side_faces import side_face_confidence
+from receipt.photo.vision import Face, main_first
 from receipt.pipeline import check_photo
 from receipt.rules import face_count
 from receipt.specs import get_spec
@@ -66,3 +67,22 @@ def test_tiles_share_a_detector_run_only_at_the_scale_they_would_have_alone() ->
         assert sum(t[3] - t[1] for t in group) + _gap(height) * (len(group) - 1) <= height  # no wider than tall
     assert sorted(t for g in groups for t in g) == sorted(tall)
     assert len(groups) < len(tall)
+
+
+def _face(width: float, ear_span: float, x: float = 0.0) -> Face:
+    keypoints = np.zeros((6, 2), np.float32)
+    keypoints[4], keypoints[5] = (x, 0.0), (x + ear_span, 0.0)
+    return Face(box=(x, 0.0, width, width), score=0.9, keypoints=keypoints)
+
+
+def test_of_two_faces_alike_in_box_size_the_one_wider_between_the_ears_is_the_main_face() -> None:
+    man, woman = _face(344, 266), _face(341, 280, x=500)  # a couple side by side: boxes within 2 %
+    assert main_first([man, woman]) == [woman, man]
+    assert main_first([woman, man])[0] is woman
+
+
+def test_a_clearly_larger_face_stays_the_main_face_whatever_its_ear_points() -> None:
+    applicant, bystander = _face(300, 200), _face(250, 230, x=400)  # 69 % of the area: not alike
+    assert main_first([bystander, applicant]) == [applicant, bystander]
+    small = _face(80, 60, x=800)
+    assert main_first([small, bystander, applicant]) == [applicant, bystander, small]
