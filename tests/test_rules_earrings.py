@@ -1,5 +1,5 @@
-"""EARRINGS: a bare compliant sample passes; a small stud painted on its lobe is seen at the
-lobe; the corpus's two stud near-misses and a pair of white ear discs are not passed (they skip
+"""EARRINGS: a bare compliant sample passes; a small stud or a thin hoop painted on its lobe is seen
+at the lobe; the corpus's two stud near-misses and a pair of white ear discs are not passed (they skip
 without ../shared/eval)."""
 
 from __future__ import annotations
@@ -43,6 +43,22 @@ def _with_lobe_stud(data: bytes) -> bytes:
     return encode(Image.fromarray(rgb), "PNG")
 
 
+def _with_lobe_hoop(data: bytes) -> bytes:
+    """The photo with a thin bright hoop (a dark edge round it) hanging from the subject's left lobe."""
+    intake = load_image(data)
+    analysis = analyse(intake.rgb, with_pose=False)
+    r = regions_of(analysis)
+    assert r is not None and analysis.face_width_px is not None
+    lobe = np.array([[r.contour_x[1], float(r.pts[SUBNASALE, 1])]])
+    x, y = (int(round(v)) for v in r.to_image(lobe)[0])
+    radius = int(0.03 * analysis.face_width_px)
+    thickness = max(1, int(0.003 * analysis.face_width_px))
+    rgb = intake.rgb.copy()
+    cv2.circle(rgb, (x, y + radius), radius, (60, 55, 50), thickness + 2, lineType=cv2.LINE_AA)
+    cv2.circle(rgb, (x, y + radius), radius, (245, 245, 248), thickness, lineType=cv2.LINE_AA)
+    return encode(Image.fromarray(rgb), "PNG")
+
+
 def test_bare_ears_pass() -> None:
     result = _result(SAMPLE.read_bytes())
     assert result.verdict == "pass", result.details
@@ -57,6 +73,25 @@ def test_a_painted_lobe_stud_is_seen_on_its_side() -> None:
     assert studded.score < bare.score
     assert studded.verdict != "pass"
     assert "左耳" in studded.message_zh and "left ear" in studded.message_en
+
+
+@pytest.mark.parametrize("name", ["london-005.jpg", "london-006.jpg"])
+def test_a_thin_hoop_is_seen_though_its_ring_is_sparse(name: str) -> None:
+    """A ring too thin to fill its box as a stud does: it closes round a hole, so it is a hoop."""
+    data = (SAMPLES / name).read_bytes()
+    bare, hooped = _result(data), _result(_with_lobe_hoop(data))
+    shine = hooped.details["shine"]
+    assert hooped.details["stud_left"] - shine > max(earrings.STUD_BAD, bare.details["stud_left"] - shine + 10), hooped.details
+    assert hooped.verdict != "pass", hooped.details
+
+
+def test_filled_counts_a_rings_hole_and_not_an_open_arc() -> None:
+    ring = np.zeros((12, 12), np.uint8)
+    cv2.circle(ring, (6, 6), 4, 1, 1)
+    arc = ring.copy()
+    arc[6:, :] = 0  # the ring cut open: a curled strand
+    assert earrings._filled(ring) > 1.5 * int(ring.sum())
+    assert earrings._filled(arc) == int(arc.sum())
 
 
 @pytest.mark.parametrize("stem", ["c_059", "c_091"])  # a small stud; a pale-gold ball on the lobe
@@ -77,7 +112,8 @@ def test_white_ear_discs_are_not_passed() -> None:
     """b_043: large white discs on both lobes, too large for a stud and above the drop box."""
     require(SHARED_EVAL.is_dir(), f"shared eval corpus not found at {SHARED_EVAL}")
     result = _result(eval_image("b_043").read_bytes())
-    assert max(result.details["disc_right"], result.details["disc_left"]) > earrings.DISC_GOOD, result.details
+    disc = max(result.details["disc_right"], result.details["disc_left"]) - result.details["shine"]
+    assert disc > earrings.DISC_GOOD, result.details
     assert result.verdict != "pass", result.details
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from receipt.photo.face_frame import EYE_Y, FW, regions_of
+from receipt.photo.face_frame import EYE_Y, FW, HEIGHT, WIDTH, regions_of
 from receipt.photo.landmarks import CHIN, SUBNASALE
 from receipt.rules.base import NO_FACE_EN, NO_FACE_ZH, RuleContext, RuleResult, box_region, judged, not_assessed, ramp
 
@@ -15,9 +15,14 @@ AREA_GOOD, AREA_BAD = 0.3, 1.5
 TOPHAT = 20.0  # L units a spot must stand above its surroundings (a metallic glint or a pearl)
 NEUTRAL = 8.0  # Lab chroma under which a glint has no hue of its own (metal, pearl, diamond)
 MIN_BLOB, MAX_BLOB = 0.0002, 0.02  # blob area in face widths squared: a stud .. a large drop
+# drops of stones and bars hang upright: a colourless blob up to DROP_ELONGATION times as tall as wide
+# counts when DROP_LIFT L units lighter than the backdrop beside the ear (a light backdrop seen between
+# hanging strands is long and colourless too, but mixed with the strands, darker than itself)
+DROP_ELONGATION, DROP_LIFT = 6.0, 5.0
 SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear")}
-# studs: a small round spot at the lobe, looked for at twice the canonical resolution (a 3 mm
-# stud is 2 canonical pixels), standing STUD_TOPHAT above its surroundings with no skin hue, unlike
+# studs: a small round spot at the lobe (or a ring round a hole: a small hoop seen from the front), looked
+# for at twice the canonical resolution (a 3 mm stud is 2 canonical pixels), standing STUD_TOPHAT above
+# its surroundings with no skin hue, unlike
 # the background and set in the ear (its ring mostly not background: the bright gaps between
 # hair strands and at the lobe's edge against a light backdrop are background seen through)
 UP = 2.0
@@ -40,12 +45,15 @@ LIFT_PAD = 5  # pixels at UP: the ring a lobe spot's lift is measured against
 SHINE_MAX = 0.008  # largest highlight, face widths squared (a tenth of a face width across)
 SPOT_TOPHAT, SPOT_LIGHT = 12.0, 35.0  # top-hat and lightness a bright spot stands out with
 # discs, pearls and large studs: a round bright spot on the lobe, DISC_MIN..DISC_MAX face widths squared
-# (0.05..0.14 face widths across), lighter than its ring by DISC_GOOD..DISC_BAD L units, not skin
-# (DISC_SKIN), on the person, with its lit part DISC_BACKDROP from the backdrop's colour (the light
-# backdrop seen under a lobe is round and bright too)
+# (0.044..0.14 face widths across: a 6-7 mm pearl up), made of pixels that are not skin (likeness up to
+# DISC_SKIN: a lobe lit against dark hair is a bright spot too, with the stud inside it), on the person,
+# with its lit part DISC_BACKDROP from the backdrop's colour (the light backdrop seen under a lobe is
+# round and bright too), lighter than its ring by DISC_GOOD..DISC_BAD L units more than this face's
+# own shine (a lit ear rim on a shiny face is as light as the face's highlights; a diamond stud on a
+# matt face is 9 above them)
 DISC_KERNEL = 81
-DISC_MIN, DISC_MAX, DISC_FILL, DISC_ELONGATION = 0.002, 0.016, 0.6, 2.2
-DISC_GOOD, DISC_BAD = 10.0, 25.0
+DISC_MIN, DISC_MAX, DISC_FILL, DISC_ELONGATION = 0.0015, 0.016, 0.6, 2.2
+DISC_GOOD, DISC_BAD = 3.0, 15.0
 DISC_SKIN, DISC_PERSON, DISC_BACKDROP = 0.3, 0.5, 12.0
 # where a disc's centre lies: outward from the face contour, and below the nose base (face widths)
 DISC_OUT, DISC_IN, DISC_TOP, DISC_BOTTOM = 0.12, 0.07, 0.2, 0.25
@@ -61,16 +69,22 @@ def lobe_box(r, side: str) -> tuple[float, float, float, float]:  # type: ignore
     return right_x - 0.05 * FW, top, right_x + 0.14 * FW, bottom
 
 
-def near_backdrop(r, rows: slice, cols: slice) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Pixels of a window with the colour of the backdrop beside them: a light backdrop seen
-    between hair strands or under the lobe is bright and compact, like a jewel."""
+def backdrop_beside(r, rows: slice, cols: slice) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+    """The median smooth_lab colour of the backdrop beside a window, or None when none shows."""
     pad = int(0.10 * FW)
     wide = slice(max(0, cols.start - pad), cols.stop + pad)
     backdrop = (r.person[rows, wide] < 0.1) & r.valid[rows, wide]
-    lab = r.smooth_lab[rows, cols]
     if backdrop.sum() < 30:
+        return None
+    return np.median(r.smooth_lab[rows, wide][backdrop], axis=0)
+
+
+def near_backdrop(r, rows: slice, cols: slice, reference: np.ndarray | None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Pixels of a window with the colour of the backdrop beside them: a light backdrop seen
+    between hair strands or under the lobe is bright and compact, like a jewel."""
+    lab = r.smooth_lab[rows, cols]
+    if reference is None:
         return np.zeros(lab.shape[:2], bool)
-    reference = np.median(r.smooth_lab[rows, wide][backdrop], axis=0)
     return np.linalg.norm(lab - reference, axis=-1) < BG_DISTANCE
 
 
@@ -86,10 +100,11 @@ def hair_colours(r) -> np.ndarray | None:  # type: ignore[no-untyped-def]
 
 
 def jewel_mask(r, rows: slice, cols: slice, exclude: np.ndarray | None = None,  # type: ignore[no-untyped-def]
-               hair: np.ndarray | None = None) -> np.ndarray:
+               hair: np.ndarray | None = None, drops_above: float | None = None) -> np.ndarray:
     """Small spots far brighter than their surroundings, or strongly golden, on the person
     (`exclude`: pixels known not to be jewellery, such as the backdrop; `hair`: the person's
-    hair colours, from hair_colours — a spot of a colour the hair has is hair)."""
+    hair colours, from hair_colours — a spot of a colour the hair has is hair; `drops_above`: given,
+    upright colourless blobs longer than a stud count too when lighter than this on average)."""
     lum = r.lab[rows, cols, 0]
     size = max(3, int(0.06 * FW)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -117,10 +132,13 @@ def jewel_mask(r, rows: slice, cols: slice, exclude: np.ndarray | None = None,  
         elongation = max(w, h) / max(1.0, min(w, h))
         # a blob cut by the box's sides or bottom is a collar or clutter passing through, not a jewel
         inside = x > 0 and y + h < candidates.shape[0] and x + w < candidates.shape[1]
+        blob = labels[y:y + h, x:x + w] == i
         keep[i] = (inside and MIN_BLOB * FW * FW <= area <= MAX_BLOB * FW * FW and fill >= 0.35
-                   and elongation <= 3.5)
+                   and (elongation <= 3.5 or (drops_above is not None and h > w and elongation <= DROP_ELONGATION
+                                              and float(chroma[y:y + h, x:x + w][blob].mean()) < NEUTRAL
+                                              and float(lum[y:y + h, x:x + w][blob].mean()) > drops_above)))
         if keep[i] and hair is not None:
-            colour = lab[y:y + h, x:x + w][labels[y:y + h, x:x + w] == i].mean(axis=0)
+            colour = lab[y:y + h, x:x + w][blob].mean(axis=0)
             keep[i] = float((np.linalg.norm(hair - colour, axis=1) < HAIR_DISTANCE).mean()) < HAIR_SHARE
     return keep[labels]
 
@@ -156,6 +174,13 @@ def _fine_lab(r, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np
     return lab, person, valid
 
 
+def _filled(blob: np.ndarray) -> int:
+    """Pixels of a blob (0/1) with its holes filled: a hoop seen from the front is a ring round what is behind it."""
+    # the background's 4-connected parts: the first (label 1) starts in the padding, round the blob; the rest are holes
+    _, parts = cv2.connectedComponents(np.pad(1 - blob, 1), connectivity=4)
+    return int(blob.sum()) + int(np.count_nonzero(parts > 1))
+
+
 def stud_contrast(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type: ignore[no-untyped-def]
     """The strongest stud-like spot at one lobe: (contrast, canonical centre)."""
     box = stud_box(r, side)
@@ -180,12 +205,14 @@ def stud_contrast(r, side: str) -> tuple[float, tuple[float, float] | None]:  # 
     best, where = 0.0, None
     for i in range(1, count):
         x, y, w, h, area = stats[i]
-        if not 3 <= area <= 0.004 * (FW * UP) ** 2 or max(w, h) > 2.5 * max(1, min(w, h)) or area < 0.4 * w * h:
+        if not 3 <= area <= 0.004 * (FW * UP) ** 2 or max(w, h) > 2.5 * max(1, min(w, h)):
             continue
         margin = 4  # a spot at the window's edge is clutter passing through, not a stud in the lobe
         if x < margin or y < margin or x + w > candidates.shape[1] - margin or y + h > candidates.shape[0] - margin:
             continue
         blob = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
+        if area < 0.4 * w * h and _filled(blob) < 0.4 * w * h:
+            continue  # sparse, and no ring closing round a hole (a hoop): strands
         pad = 3
         y0, x0 = max(0, y - pad), max(0, x - pad)
         local = (labels[y0:y + h + pad, x0:x + w + pad] == i).astype(np.uint8)
@@ -271,8 +298,17 @@ def skin_shine(r) -> float:  # type: ignore[no-untyped-def]
     return lifts[SHINE_RANK - 1]
 
 
+def _skin_fine(r, box: tuple[float, float, float, float], shape: tuple[int, ...]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Skin-like pixels (likeness over DISC_SKIN) of a box at UP times the canonical resolution."""
+    rows = np.clip((box[1] + (np.arange(shape[0]) + 0.5) / UP).astype(int), 0, HEIGHT - 1)
+    cols = np.clip((box[0] + (np.arange(shape[1]) + 0.5) / UP).astype(int), 0, WIDTH - 1)
+    window = r.skin_in(slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    return window[np.ix_(rows - rows[0], cols - cols[0])] > DISC_SKIN
+
+
 def disc_lift(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type: ignore[no-untyped-def]
-    """The strongest disc-like spot on one lobe: (its lightness above its ring, canonical centre)."""
+    """The strongest disc-like spot on one lobe: (its lightness above its ring, canonical centre);
+    check takes the face's skin_shine off it."""
     left_x, right_x = r.contour_x
     subnasale = float(r.pts[SUBNASALE, 1])
     top, bottom = subnasale - (DISC_TOP + 0.1) * FW, subnasale + (DISC_BOTTOM + 0.1) * FW
@@ -287,7 +323,8 @@ def disc_lift(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type
     backdrop = (person < 0.1) & valid
     blurred = cv2.GaussianBlur(lab, (0, 0), 2.0)
     reference = np.median(blurred[backdrop], axis=0) if backdrop.sum() > 30 else None
-    count, labels, stats = _spots(lum, valid, DISC_KERNEL)
+    # skin left out before the spots are found: a lobe lit against dark hair is a bright spot too
+    count, labels, stats = _spots(lum, valid & ~_skin_fine(r, box, lum.shape), DISC_KERNEL)
     scale = (FW * UP) ** 2
     best, where = 0.0, None
     for i in range(1, count):
@@ -308,11 +345,6 @@ def disc_lift(r, side: str) -> tuple[float, tuple[float, float] | None]:  # type
         y0, x0_ = max(0, y - LIFT_PAD), max(0, x - LIFT_PAD)
         window = (slice(y0, y0 + spot.shape[0]), slice(x0_, x0_ + spot.shape[1]))
         if float(person[window][spot].mean()) < DISC_PERSON:
-            continue
-        ys, xs = np.nonzero(spot)
-        rows = np.clip(np.round(box[1] + (ys + y0) / UP).astype(int), 0, r.valid.shape[0] - 1)
-        cols = np.clip(np.round(box[0] + (xs + x0_) / UP).astype(int), 0, r.valid.shape[1] - 1)
-        if float(r.skin_in(rows, cols).mean()) > DISC_SKIN:
             continue
         if reference is not None:
             pixels = lab[window][spot]
@@ -337,14 +369,16 @@ def check(ctx: RuleContext) -> RuleResult:
     for side in SIDES:
         box = lobe_box(r, side)
         rows, cols = r.box_slice(*box)
-        jewels = jewel_mask(r, rows, cols, near_backdrop(r, rows, cols), hair)
+        backdrop = backdrop_beside(r, rows, cols)
+        drops_above = 0.0 if backdrop is None else float(backdrop[0]) + DROP_LIFT
+        jewels = jewel_mask(r, rows, cols, near_backdrop(r, rows, cols, backdrop), hair, drops_above)
         areas[side] = 1000.0 * float(jewels.sum()) / (FW * FW)
         studs[side], spot = stud_contrast(r, side)
         discs[side], disc = disc_lift(r, side)
         # the worse clue of each side (then the worse side); evidence at the clue that set it
         clues = {"area": ramp(areas[side], AREA_GOOD, AREA_BAD),
                  "stud": ramp(studs[side] - shine, STUD_GOOD, STUD_BAD),
-                 "disc": ramp(discs[side], DISC_GOOD, DISC_BAD)}
+                 "disc": ramp(discs[side] - shine, DISC_GOOD, DISC_BAD)}
         worst = min(clues, key=clues.get)  # type: ignore[arg-type]
         scores[side] = clues[worst]
         centre = {"stud": spot, "disc": disc}.get(worst)
