@@ -189,7 +189,7 @@ class Analysis:
 
 
 def _detect_faces(rgb: np.ndarray) -> list[Face]:
-    """Faces, largest first: the full-range detector, and the short-range one when it finds none (a
+    """Faces, the main one first (main_first): the full-range detector, and the short-range one when it finds none (a
     close-up face filling the frame). The short-range model also sees an upright face in an upside-down
     one, so its faces are marked `near` and the orientation search weighs them against the turns."""
     result = None
