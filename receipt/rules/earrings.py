@@ -22,9 +22,9 @@ DROP_ELONGATION, DROP_LIFT = 6.0, 5.0
 SIDES = {"right": ("右耳", "the right ear"), "left": ("左耳", "the left ear")}
 # studs: a small round spot at the lobe (or a ring round a hole: a small hoop seen from the front), looked
 # for at twice the canonical resolution (a 3 mm stud is 2 canonical pixels), standing STUD_TOPHAT above
-# its surroundings with no skin hue, unlike
-# the background and set in the ear (its ring mostly not background: the bright gaps between
-# hair strands and at the lobe's edge against a light backdrop are background seen through)
+# its surroundings with no skin hue, unlike the background and set in the ear (its ring mostly not
+# background: the bright gaps between hair strands and at the lobe's edge against a light backdrop
+# are background seen through)
 UP = 2.0
 STUD_GOOD, STUD_BAD = 30.0, 40.0  # the spot's contrast less skin_shine in L units, weighted down below 8 pixels
 STUD_TOPHAT = 14.0
