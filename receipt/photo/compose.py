@@ -22,7 +22,7 @@ from receipt.errors import ReceiptError
 from receipt.photo import framing
 from receipt.photo.landmarks import CHIN
 from receipt.photo.matting import matte_head
-from receipt.photo.vision import Analysis
+from receipt.photo.vision import UNIT_SCALE, Analysis
 from receipt.specs import Spec
 
 CUT_BODY_TOLERANCE = 0.01  # share of output pixels where the person runs off the photo's side
@@ -88,24 +88,10 @@ def _shrunk_size(analysis: Analysis, factor: float) -> tuple[int, int]:
 Shrunk = dict[tuple[object, ...], Any]  # per plan: sources area-averaged by a factor, canvases made at a scale
 
 
-_UNIT_SCALE = (np.arange(256, dtype=np.float32) / 255.0).reshape(1, 256)  # 8-bit code -> 0..1
-
-
-def _mask_codes(analysis: Analysis, cache: Shrunk | None) -> np.ndarray:
-    """The person mask as 8-bit codes: warped and area-averaged 2-4x faster than floats, and its
-    1/255 steps are far below what the crown search and the matte can tell apart."""
-    codes = None if cache is None else cache.get(("codes",))
-    if codes is None:
-        codes = cv2.convertScaleAbs(analysis.person_mask, alpha=255.0)
-        if cache is not None:
-            cache[("codes",)] = codes
-    return codes
-
-
 def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: str, cache: Shrunk | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Area-average a big source ("image" or "mask") down before warping so a 0.3x scale does not alias."""
-    source = analysis.image if which == "image" else _mask_codes(analysis, cache)
+    source = analysis.image if which == "image" else analysis.person_codes
     if scale >= 0.6:
         return source, matrix
     factor = scale * 1.25
@@ -200,8 +186,8 @@ def _canvas_masks(analysis: Analysis, out_w: int, out_h: int, scale: float, eye_
         if cache is not None:
             cache[("ones", mask.shape)] = ones
     # both warped as codes, then read as 0..1 floats
-    valid = cv2.LUT(_warp(ones, m, canvas_size, cv2.BORDER_CONSTANT, 0), _UNIT_SCALE)
-    alpha_replicated = cv2.LUT(_warp(mask, m, canvas_size, cv2.BORDER_REPLICATE), _UNIT_SCALE)
+    valid = cv2.LUT(_warp(ones, m, canvas_size, cv2.BORDER_CONSTANT, 0), UNIT_SCALE)
+    alpha_replicated = cv2.LUT(_warp(mask, m, canvas_size, cv2.BORDER_REPLICATE), UNIT_SCALE)
     if cache is not None:
         cache[("canvas", scale, eye_x_out)] = (rotation, valid, alpha_replicated)
     return rotation, valid, alpha_replicated

@@ -105,6 +105,9 @@ def warm_up() -> None:
     skin_likeness.warm_up()
 
 
+UNIT_SCALE = (np.arange(256, dtype=np.float32) / 255.0).reshape(1, 256)  # cv2.LUT table: 8-bit code -> 0..1
+
+
 @dataclass(frozen=True)
 class Face:
     box: tuple[float, float, float, float]  # x, y, width, height in pixels
@@ -186,6 +189,12 @@ class Analysis:
     @cached_property
     def gray(self) -> np.ndarray:
         return cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
+
+    @cached_property
+    def person_codes(self) -> np.ndarray:
+        """person_mask as 8-bit codes (read back with UNIT_SCALE): warped and area-averaged 2-4x faster
+        than floats, and its 1/255 steps are far finer than the 0.1..0.5 cuts the rules and the crown read."""
+        return cv2.convertScaleAbs(self.person_mask, alpha=255.0)
 
 
 def _detect_faces(rgb: np.ndarray) -> list[Face]:

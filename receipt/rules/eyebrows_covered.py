@@ -45,11 +45,12 @@ def brow_texture(r) -> dict[str, float]:  # type: ignore[no-untyped-def]
     # the band-pass only where it is read: inside a window padded past the blurs' reach it is the
     # whole canvas's, pixel for pixel (a quarter of the canvas's cost)
     x, y, w, h = cv2.boundingRect((cheeks | brows["right"] | brows["left"]).view(np.uint8))
+    if w == 0:  # neither brows nor cheeks on the photo: nothing to compare
+        return {side: 1.0 for side in brows}
     rows = slice(max(0, y - TEXTURE_PAD), y + h + TEXTURE_PAD)
     cols = slice(max(0, x - TEXTURE_PAD), x + w + TEXTURE_PAD)
-    band = _texture(r.gray) if w == 0 else _texture(r.gray[rows, cols])
-    if w:
-        cheeks, brows = cheeks[rows, cols], {side: mask[rows, cols] for side, mask in brows.items()}
+    band = _texture(r.gray[rows, cols])
+    cheeks, brows = cheeks[rows, cols], {side: mask[rows, cols] for side, mask in brows.items()}
     cheek = (float(np.median(band[cheeks])) if cheeks.any() else 0.0) + TEXTURE_FLOOR
     out = {}
     for side, mask in brows.items():
