@@ -22,6 +22,7 @@ from receipt.errors import ReceiptError
 from receipt.photo import framing
 from receipt.photo.landmarks import CHIN
 from receipt.photo.matting import matte_head
+from receipt.photo.shrink import shrink
 from receipt.photo.vision import UNIT_SCALE, Analysis
 from receipt.specs import Spec
 
@@ -80,11 +81,6 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int], border: 
     return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=border, borderValue=value)
 
 
-def _shrunk_size(analysis: Analysis, factor: float) -> tuple[int, int]:
-    """(width, height) cv2.resize gives for fx = fy = factor."""
-    return max(1, round(analysis.width * factor)), max(1, round(analysis.height * factor))
-
-
 Shrunk = dict[tuple[object, ...], Any]  # per plan: sources area-averaged by a factor, canvases made at a scale
 
 
@@ -97,10 +93,7 @@ def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: s
     factor = scale * 1.25
     small = None if cache is None else cache.get((which, factor))
     if small is None:
-        if which == "image":
-            small = cv2.resize(source, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        else:
-            small = cv2.resize(source, _shrunk_size(analysis, factor), interpolation=cv2.INTER_AREA)
+        small = shrink(source, factor)
         if cache is not None:
             cache[(which, factor)] = small
     adjusted = matrix.copy()

@@ -30,6 +30,7 @@ from receipt.photo.landmarks import (
     LIPS_OUTER,
     NOSE_LOWER,
 )
+from receipt.photo.shrink import shrink
 from receipt.photo.skin_likeness import constants as skin_constants
 from receipt.photo.skin_likeness import skin_likeness as compiled_likeness
 from receipt.photo.vision import UNIT_SCALE, Analysis
@@ -126,7 +127,10 @@ class FaceRegions:
         m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
         if self.scale < 0.6:  # bilinear warping of a big reduction aliases hair and skin texture
             factor = self.scale * 1.25
-            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            # the image keeps exact box averaging: the earring clues read its specks (a Gaussian and bilinear
+            # shrink moved EARRINGS' EER from 9.9 to 10.3 %); the mask is smooth
+            crop = shrink(crop, factor) if crop.ndim == 2 else cv2.resize(crop, None, fx=factor, fy=factor,
+                                                                          interpolation=cv2.INTER_AREA)
             m[:, :2] /= factor
         return cv2.warpAffine(crop, m, (WIDTH, HEIGHT), flags=interpolation, borderMode=cv2.BORDER_CONSTANT,
                               borderValue=border_value)

@@ -87,8 +87,8 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _to_srgb(img: Image.Image) -> Image.Image:
-    """Convert wide-gamut phone photos (Display P3 etc.) so colour rules see sRGB."""
+def _to_srgb(img: Image.Image) -> Image.Image | np.ndarray:
+    """Convert wide-gamut phone photos (Display P3 etc.) so colour rules see sRGB: their pixels, as an array."""
     icc = img.info.get("icc_profile")
     if not icc or img.mode != "RGB":
         return img
@@ -96,7 +96,9 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     return img if converted is None else converted  # a broken profile is not worth refusing the photo
 
 
-def _to_rgb_array(img: Image.Image) -> tuple[np.ndarray, bool]:
+def _to_rgb_array(img: Image.Image | np.ndarray) -> tuple[np.ndarray, bool]:
+    if isinstance(img, np.ndarray):  # already RGB pixels (_to_srgb)
+        return np.ascontiguousarray(img), _looks_single_channel(img)
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit grayscale: scale by the real range instead of clipping at 255
@@ -121,13 +123,14 @@ def _to_rgb_array(img: Image.Image) -> tuple[np.ndarray, bool]:
     elif img.mode != "RGB":
         img = img.convert("RGB")
     arr = np.asarray(img, dtype=np.uint8)
-    if not single_channel:
-        # sample to keep this cheap on big photos
-        sample = arr[:: max(1, arr.shape[0] // 200), :: max(1, arr.shape[1] // 200)].astype(np.int16)
-        single_channel = bool(
-            np.abs(sample[..., 0] - sample[..., 1]).max() <= 2 and np.abs(sample[..., 1] - sample[..., 2]).max() <= 2
-        )
-    return np.ascontiguousarray(arr), single_channel
+    return np.ascontiguousarray(arr), single_channel or _looks_single_channel(arr)
+
+
+def _looks_single_channel(arr: np.ndarray) -> bool:
+    """An RGB photo whose three channels agree: a grey image saved as colour."""
+    # sample to keep this cheap on big photos
+    sample = arr[:: max(1, arr.shape[0] // 200), :: max(1, arr.shape[1] // 200)].astype(np.int16)
+    return bool(np.abs(sample[..., 0] - sample[..., 1]).max() <= 2 and np.abs(sample[..., 1] - sample[..., 2]).max() <= 2)
 
 
 @dataclass(frozen=True)
@@ -322,13 +325,15 @@ def load_image(
             img = ImageOps.exif_transpose(img) or img
     except (OSError, ValueError, SyntaxError):
         log.warning("EXIF orientation could not be applied; using the stored orientation")
-    img = _to_srgb(img)
-    if max(img.size) > WORKING_LONG_SIDE_MAX:
-        factor = WORKING_LONG_SIDE_MAX / max(img.size)
-        img = img.resize((round(img.width * factor), round(img.height * factor)), Image.Resampling.BILINEAR,
-                         reducing_gap=2.0)
+    pixels = _to_srgb(img)
+    if isinstance(pixels, np.ndarray) and max(pixels.shape[:2]) > WORKING_LONG_SIDE_MAX:
+        pixels = Image.fromarray(pixels)  # a big HEIC, PNG or WebP with a profile: resized below
+    if isinstance(pixels, Image.Image) and max(pixels.size) > WORKING_LONG_SIDE_MAX:
+        factor = WORKING_LONG_SIDE_MAX / max(pixels.size)
+        pixels = pixels.resize((round(pixels.width * factor), round(pixels.height * factor)),
+                               Image.Resampling.BILINEAR, reducing_gap=2.0)
     try:
-        rgb, grayscale = _to_rgb_array(img)
+        rgb, grayscale = _to_rgb_array(pixels)
     except (OSError, ValueError) as exc:
         raise _fail("FILE_CORRUPT", f"the image data is damaged: {exc}") from exc
 
