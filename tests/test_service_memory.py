@@ -30,3 +30,30 @@ def test_rss_stays_bounded_over_worst_case_uploads_and_a_soak() -> None:
     assert big["peak"] - big["before"] < 300, big  # decoded in the worker, a few at a time
     assert soak["errors"] == 0 and soak["unsettled"] == 0, soak
     assert soak["after"] < soak["before"] * 1.6, soak  # generous: the bench's goal is 1.2 over 1000 uploads
+
+
+def test_a_worker_reuses_its_heap_between_big_buffers_and_the_api_maps_each() -> None:
+    """A worker (one job at a time) keeps a job's multi-MB arrays on the heap: allocating one again
+    after freeing it faults in no new pages; the API maps each (returned at free, faulted in anew)."""
+    if not ctypes.util.find_library("c") or sys.platform != "linux":
+        pytest.skip("glibc only")
+    import subprocess
+
+    probe = (
+        "import resource, numpy as np\n"
+        "from receipt.service.memory import tune_allocator\n"
+        "assert tune_allocator(one_job_at_a_time={worker})\n"
+        "np.ones(8 << 20, np.uint8)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(20):\n"
+        "    np.ones(8 << 20, np.uint8)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n"
+    )
+    faults = {}
+    for worker in (True, False):
+        out = subprocess.run([sys.executable, "-c", probe.format(worker=worker)], cwd=ROOT, capture_output=True,
+                             text=True, check=True)
+        faults[worker] = int(out.stdout.strip())
+    # (the kernel may fault huge pages in: counts are per fault, not per 4 KB page)
+    assert faults[False] >= 20, faults  # at least one fault per mapped buffer
+    assert faults[True] * 20 < faults[False], faults

@@ -52,11 +52,13 @@ def make_dispatcher(rt: Runtime) -> Dispatcher:
     return LocalDispatcher(lambda attempt_id: process_attempt(attempt_id, rt=rt))
 
 
-def start_runtime(settings: ServiceSettings | None = None, *, with_jobs: bool = True, install: bool = True) -> Runtime:
+def start_runtime(settings: ServiceSettings | None = None, *, with_jobs: bool = True, install: bool = True,
+                  one_job_at_a_time: bool = False) -> Runtime:
     """The one way a process wires its runtime: database, blobs, a dispatcher, installed process-wide.
 
-    `with_jobs=False` leaves the dispatcher out (a command that only writes rows for the sweeper)."""
-    tune_allocator()
+    `with_jobs=False` leaves the dispatcher out (a command that only writes rows for the sweeper);
+    `one_job_at_a_time`: a worker process (receipt.service.memory tunes its allocator for that)."""
+    tune_allocator(one_job_at_a_time=one_job_at_a_time)
     install_log_context()
     rt = Runtime.create(settings)  # migrates the schema if this process starts first
     if with_jobs:

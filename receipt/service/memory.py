@@ -6,6 +6,12 @@ their own mappings (returned at free). A job also leaves reference cycles (media
 namedtuple type per call) that would hold memory until a rare full collection: after each job a
 gc.collect() (cheap once the long-lived objects are frozen) frees them, and malloc_trim hands
 back the heap's free tail. Off glibc the allocator calls are no-ops.
+
+A worker process runs one photo at a time, and a check makes and frees dozens of 1-12 MB arrays
+(canvases, masks, Lab planes). Each in its own mapping is faulted in afresh, page by page: ~10 %
+of a check on the bench machine. So a worker keeps buffers up to glibc's ceiling (32 MB) on the heap,
+where the job's next array reuses the pages the last one freed, and trims only after each job;
+the API, whose threads take uploads side by side, keeps the 1 MB threshold.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 ARENA_MAX = 4  # the API's 40 request threads would otherwise each fragment an arena of their own
 MMAP_THRESHOLD = 1024 * 1024  # buffers from 1 MB up get their own mapping
+JOB_MMAP_THRESHOLD = 32 * 1024 * 1024  # a worker's: glibc's largest (a full 12 MP decode, 48 MB, is still mapped)
+JOB_TRIM_THRESHOLD = 1 << 30  # a worker's heap is not trimmed during a job (release_memory trims after it)
 
 _libc: ctypes.CDLL | None = None
 _tuned = False
@@ -42,14 +50,17 @@ def _glibc() -> ctypes.CDLL | None:
     return _libc
 
 
-def tune_allocator() -> bool:
-    """Once per process: a fixed mmap threshold (disables glibc's sliding one), fewer arenas."""
+def tune_allocator(*, one_job_at_a_time: bool = False) -> bool:
+    """Once per process: a fixed mmap threshold (disables glibc's sliding one), fewer arenas;
+    `one_job_at_a_time` (a worker process): the job's buffers on the heap, trimmed after each job."""
     global _tuned
     lib = _glibc()
     if lib is None or _tuned:
         return _tuned
-    _tuned = all(lib.mallopt(option, value) for option, value in ((M_MMAP_THRESHOLD, MMAP_THRESHOLD),
-                                                                  (M_TRIM_THRESHOLD, 4 * MMAP_THRESHOLD),
+    threshold, trim = ((JOB_MMAP_THRESHOLD, JOB_TRIM_THRESHOLD) if one_job_at_a_time
+                       else (MMAP_THRESHOLD, 4 * MMAP_THRESHOLD))
+    _tuned = all(lib.mallopt(option, value) for option, value in ((M_MMAP_THRESHOLD, threshold),
+                                                                  (M_TRIM_THRESHOLD, trim),
                                                                   (M_ARENA_MAX, ARENA_MAX)))
     log.debug("malloc tuned: %s", _tuned)
     return _tuned

@@ -29,7 +29,8 @@ def run_worker(*, burst: bool = False, name: str | None = None) -> int:
     if not settings.redis_url:
         log.error("REDIS_URL is not set: without Redis, `photo-receipt serve` runs the jobs itself")
         return 2
-    rt = start_runtime(settings)  # RQ, since REDIS_URL is set; migrates the schema if this worker starts first
+    # RQ, since REDIS_URL is set; migrates the schema if this worker starts first
+    rt = start_runtime(settings, one_job_at_a_time=True)
     warm_up()
     # no socket timeout here: the worker blocks on BLPOP for minutes between jobs
     connection = Redis.from_url(settings.redis_url)
