@@ -57,3 +57,28 @@ def test_a_worker_reuses_its_heap_between_big_buffers_and_the_api_maps_each() ->
     # (the kernel may fault huge pages in: counts are per fault, not per 4 KB page)
     assert faults[False] >= 20, faults  # at least one fault per mapped buffer
     assert faults[True] * 20 < faults[False], faults
+
+
+@pytest.mark.parametrize("keep_bytes, kept", [(768 << 20, True), (0, False)])
+def test_a_worker_keeps_its_heap_across_jobs_below_its_budget_and_trims_above(keep_bytes: int, kept: bool) -> None:
+    if not ctypes.util.find_library("c") or sys.platform != "linux":
+        pytest.skip("glibc only")
+    import subprocess
+
+    probe = (
+        "import resource, numpy as np\n"
+        "from receipt.service import memory\n"
+        f"memory.WORKER_KEEP_BYTES = {keep_bytes}\n"
+        "assert memory.tune_allocator(one_job_at_a_time=True)\n"
+        "faults = 0\n"
+        "for _ in range(10):\n"
+        "    np.ones(8 << 20, np.uint8)  # a job's array, freed at the job's end\n"
+        "    memory.release_memory()\n"
+        "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "    np.ones(8 << 20, np.uint8)  # the next job's\n"
+        "    faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before\n"
+        "print(faults)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    faults = int(out.stdout.strip())
+    assert (faults < 10) if kept else (faults >= 10), faults
