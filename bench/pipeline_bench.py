@@ -7,6 +7,9 @@ and ratios to two baselines measured in the same run on the same file:
 - bytes: what the bytes alone cost — full decode + resize to 358×441 (BILINEAR, reducing_gap=2.0)
   + JPEG encode at quality 90, i.e. reading the photo and writing a small spec JPEG.
 The 1 MP rows are also given against the 12 MP bytes baseline: that ratio is the fixed per-photo work.
+Last, both goal ratios again, paired: rounds that time the 12 MP baseline and both checks back to
+back, so a shared host's slow spells fall on all three (block by block, the same code's ratio moved
+by a fifth from run to run on 3 December).
 
 glibc's allocator is left as it starts (`--allocator default`, as in `photo-receipt check`);
 `--allocator worker` sets it up as a worker's (receipt.service.memory: arrays up to 32 MB reuse heap
@@ -102,6 +105,37 @@ def batch_per_photo(data: bytes, spec: object, runs: int) -> list[float]:
         return [item.ms for item in check_files(paths, spec)]  # type: ignore[arg-type]
 
 
+def paired_ratios(big: bytes, small: bytes, spec: object, runs: int, between: Callable[[], object]) -> None:
+    """The two goal ratios measured round by round: each round times the 12 MP bytes baseline, the 12 MP
+    check and the 1 MP check back to back, so a host that slows down for a while slows all three."""
+    from receipt.pipeline import check_photo
+
+    big_ratios, small_ratios = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        bytes_cost(big)
+        base = time.perf_counter() - start
+        between()
+        start = time.perf_counter()
+        check_photo(big, spec)  # type: ignore[arg-type]
+        big_check = time.perf_counter() - start
+        between()
+        start = time.perf_counter()
+        check_photo(small, spec)  # type: ignore[arg-type]
+        small_check = time.perf_counter() - start
+        big_ratios.append(big_check / base)
+        small_ratios.append(small_check / base)
+
+    def spread(values: list[float]) -> str:
+        values = sorted(values)
+        return (f"median {statistics.median(values):5.2f}x   quartiles {values[len(values) // 4]:.2f}-"
+                f"{values[(3 * len(values)) // 4]:.2f}x")
+
+    print(f"paired, {runs} rounds of (12 MP bytes baseline, 12 MP check, 1 MP check):")
+    print(f"  12 MP check / 12 MP bytes baseline   {spread(big_ratios)}")
+    print(f"  1 MP check / 12 MP bytes baseline    {spread(small_ratios)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
@@ -125,9 +159,11 @@ def main() -> None:
     warm_up()
     spec = get_spec(args.spec)
     big_bytes: float | None = None
+    inputs: list[bytes] = []
     print(f"one core, spec {spec.id}, {args.runs} runs each, allocator: {args.allocator}")
     for label, size in (("12 MP", (3024, 4032)), ("1 MP", (864, 1152))):
         data = phone_jpeg(*size)
+        inputs.append(data)
         with Image.open(io.BytesIO(data)) as probe:
             dims = probe.size
         print(f"{label} JPEG {dims[0]}x{dims[1]}, {len(data) / 1e6:.1f} MB")
@@ -153,6 +189,8 @@ def main() -> None:
         print(row("process (check+compose+measure)", timed(lambda d=data: process_photo(d, spec), args.runs, between),
                   baseline))
         print(row("batch check, per photo", batch_per_photo(data, spec, args.runs), baseline))
+
+    paired_ratios(inputs[0], inputs[1], spec, args.runs, between)
 
 
 if __name__ == "__main__":
