@@ -86,7 +86,8 @@ Shrunk = dict[tuple[object, ...], Any]  # per plan: sources area-averaged by a f
 
 def _shrink_first(analysis: Analysis, matrix: np.ndarray, scale: float, which: str, cache: Shrunk | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Area-average a big source ("image" or "mask") down before warping so a 0.3x scale does not alias."""
+    """Reduce a big source ("image" or "mask") before warping so a 0.3x scale does not alias (receipt.photo.shrink:
+    no rule reads these canvases' pixels, only the crop's geometry and the composed photo do)."""
     source = analysis.image if which == "image" else analysis.person_codes
     if scale >= 0.6:
         return source, matrix
