@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from receipt.errors import ReceiptError
 from receipt.eval.calibrate import cross_validate, fit_thresholds, folds, load_results, reverdict
 from receipt.eval.evaluate import LABEL_FOR_RULE, PhotoResult, summarise
 from receipt.eval.labels import load_labels
@@ -60,6 +61,21 @@ def test_duplicates_are_counted_once(tmp_path: Path) -> None:
                                                                                           "verdict": "pass"}}})
                                  for i in ("a", "b")))
     assert [p.id for p in load_results(results, tmp_path)] == ["a"]
+
+
+@pytest.mark.parametrize(("content", "code"), [(None, "EVAL_NO_RESULTS"), ("not json", "EVAL_BAD_RESULTS"),
+                                               ('{"id": "a"}', "EVAL_BAD_RESULTS"),
+                                               ('{"id": "a", "verdict": "pass", "rules": [1]}', "EVAL_BAD_RESULTS")])
+def test_a_missing_or_foreign_results_file_is_a_reason_code(tmp_path: Path, content: str | None, code: str) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "labels.jsonl").write_text(json.dumps({"id": "a"}))
+    results = tmp_path / "results.jsonl"
+    if content is not None:
+        results.write_text(content)
+    with pytest.raises(ReceiptError) as raised:
+        load_results(results, tmp_path)
+    assert raised.value.code == code
 
 
 def test_fit_moves_a_cut_point_to_lower_the_cost_and_kfold_holds_out() -> None:

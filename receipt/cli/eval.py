@@ -87,6 +87,29 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_disputes(args: argparse.Namespace) -> int:
+    from receipt.eval.calibrate import load_results
+    from receipt.eval.disputes import contact_sheet, disputes, markdown
+    from receipt.eval.evaluate import LABEL_FOR_RULE
+    from receipt.eval.labels import load_labels
+
+    if args.rule not in LABEL_FOR_RULE:
+        print(f"error: DISPUTES_NO_LABEL: no label answers {args.rule!r}; one of {', '.join(LABEL_FOR_RULE)}")
+        return 2
+    folder = Path(args.folder)
+    photos = load_results(Path(args.results), folder)
+    threshold, found = disputes(photos, args.rule, max(1, min(args.count, 60)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(args.rule, threshold, found)
+    (out / f"{args.rule}.md").write_text(text, encoding="utf-8")
+    images = {str(label["id"]): path for label, path in load_labels(folder)}
+    (out / f"{args.rule}.png").write_bytes(contact_sheet(found, args.rule, images, args.spec))
+    print(text)
+    print(f"written: {out / (args.rule + '.md')}, {out / (args.rule + '.png')}")
+    return 0
+
+
 def _cross_validate_models(photos: list[Any], args: argparse.Namespace) -> int:
     from receipt.eval.calibrate import figures
     from receipt.eval.fit import cross_validated_photos, fit_rule
@@ -144,6 +167,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=5, help="folds")
     p.add_argument("--write", action="store_true", help="write specs/learned/RULE.toml")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("disputes", help="the photos a rule scores most confidently against their label, "
+                                        "as a list and a contact sheet (to re-check the label or the rule)")
+    p.add_argument("results", help="results.jsonl written by photo-receipt eval")
+    p.add_argument("--rule", required=True, help="rule code, e.g. EARS_COVERED")
+    p.add_argument("--folder", default="../shared/eval", help="the labelled folder that eval read")
+    p.add_argument("--spec", default="guangdong-id", help="spec the photos are checked again with (for the regions)")
+    p.add_argument("--count", type=int, default=12, help="at most this many photos (1..60)")
+    p.add_argument("--out", default="out/disputes", help="where RULE.md and RULE.png go")
+    p.set_defaults(func=cmd_disputes)
 
     p = sub.add_parser("derive", help="write labelled defect variants of a folder's compliant photos")
     p.add_argument("folder", help="labelled folder (images/ + labels.jsonl)")

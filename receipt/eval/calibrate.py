@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from receipt.errors import ReceiptError
 from receipt.eval.evaluate import PhotoResult
 from receipt.eval.labels import load_labels
 from receipt.eval.modes import SET_ASIDE, ModeFigures, mode_figures
@@ -39,16 +40,21 @@ ROUNDS = 3
 def load_results(results: Path, folder: Path) -> list[PhotoResult]:
     """PhotoResults from an eval's results.jsonl, with the labels read again from `folder`."""
     labels = {str(label["id"]): label for label, _ in load_labels(folder)}
+    if not results.is_file():
+        raise ReceiptError("EVAL_NO_RESULTS", f"{results} not found (photo-receipt eval writes results.jsonl)")
     photos = []
-    for line in results.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(results.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        if row["id"] not in labels:  # a duplicate row of an older run, or a label since removed
-            continue
-        rules = {code: (r["score"], r["verdict"]) for code, r in row["rules"].items()}
-        photos.append(PhotoResult(row["id"], labels[row["id"]], row["verdict"], rules, row.get("error"),
-                                  row.get("ms", 0.0), row.get("features", {})))
+        try:
+            row = json.loads(line)
+            if row["id"] not in labels:  # a duplicate row of an older run, or a label since removed
+                continue
+            rules = {code: (r["score"], r["verdict"]) for code, r in row["rules"].items()}
+            photos.append(PhotoResult(row["id"], labels[row["id"]], row["verdict"], rules, row.get("error"),
+                                      row.get("ms", 0.0), row.get("features", {})))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ReceiptError("EVAL_BAD_RESULTS", f"{results}:{number}: not a row of photo-receipt eval ({exc!r})") from exc
     return photos
 
 

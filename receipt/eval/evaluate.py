@@ -40,6 +40,7 @@ def _label_bool(key: str, compliant: Any = True) -> Callable[[dict[str, Any]], b
         if value is None or value == "unknown":
             return None
         return value == compliant
+    read.label_key = key  # type: ignore[attr-defined]  # the field shown beside a disputed photo
     return read
 
 
@@ -51,12 +52,20 @@ def _label_in(key: str, ok: set[str], bad: set[str]) -> Callable[[dict[str, Any]
         if value in bad:
             return False
         return None
+    read.label_key = key  # type: ignore[attr-defined]
     return read
+
+
+def _one_face(label: dict[str, Any]) -> bool | None:
+    return None if label.get("faces") is None else label["faces"] == 1
+
+
+_one_face.label_key = "faces"  # type: ignore[attr-defined]
 
 
 # Which label field answers each rule: True = the photo complies with that rule, None = no label.
 LABEL_FOR_RULE: dict[str, Callable[[dict[str, Any]], bool | None]] = {
-    "FACE_COUNT": lambda label: None if label.get("faces") is None else label["faces"] == 1,
+    "FACE_COUNT": _one_face,
     "NOT_PHOTO": _label_bool("photo"),
     "POSE": _label_bool("frontal"),
     "SHOULDERS": _label_bool("shoulders_visible"),
