@@ -19,7 +19,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from receipt.errors import ReceiptError
 from receipt.eval.evaluate import LABEL_FOR_RULE, PhotoResult, equal_error_rate
+from receipt.photo.annotate import label_font
+from receipt.pipeline import check_photo
+from receipt.specs import get_spec
 
 TILE = 300  # tile width in pixels
 MARGIN = 0.45  # of the face box's size added around it: the ears, the hair and the neck
@@ -90,8 +94,6 @@ def markdown(code: str, threshold: float | None, found: Sequence[Dispute]) -> st
 def tile(rgb: np.ndarray, face_box: tuple[float, float, float, float] | None,
          outlines: Sequence[Sequence[tuple[float, float]]], caption: Sequence[str]) -> Image.Image:
     """The photo around the face with the rule's regions outlined, and a caption strip below."""
-    from receipt.photo.annotate import label_font
-
     h, w = rgb.shape[:2]
     if face_box is not None:
         x, y, bw, bh = face_box
@@ -136,10 +138,6 @@ def _caption(d: Dispute, width: int = 44) -> list[str]:
 def contact_sheet(found: Sequence[Dispute], code: str, images: dict[str, Path], spec_id: str,
                   columns: int = 4) -> bytes:
     """PNG of the disputed photos, each checked again for the regions `code` looked at."""
-    from receipt.errors import ReceiptError
-    from receipt.pipeline import check_photo
-    from receipt.specs import get_spec
-
     spec = get_spec(spec_id)
     tiles = []
     for d in found:
