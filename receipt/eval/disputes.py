@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from receipt.errors import ReceiptError
-from receipt.eval.evaluate import LABEL_FOR_RULE, PhotoResult, equal_error_rate
+from receipt.eval.evaluate import LABEL_FOR_RULE, PhotoResult, equal_error_rate, labelled
 from receipt.photo.annotate import label_font
 from receipt.pipeline import check_photo
 from receipt.specs import get_spec
@@ -51,18 +51,11 @@ def disputes(photos: Sequence[PhotoResult], code: str, count: int = 12) -> tuple
     """(the rule's equal-error threshold, its `count` most confident disagreements with the labels, surest first).
 
     Synthetic photos are left out, as in the rule's EER; photos without a label for the rule or a score too."""
-    read = LABEL_FOR_RULE.get(code)
-    if read is None:
+    if code not in LABEL_FOR_RULE:
         raise ValueError(f"no label answers {code}")
-    scored = []
-    for photo in photos:
-        if photo.synthetic or code not in photo.rules:
-            continue
-        truth = read(photo.label)
-        score, verdict = photo.rules[code]
-        if truth is None or score is None:
-            continue
-        scored.append((photo, truth, float(score), verdict))
+    # the photos and scores the rule's EER is computed on (evaluate.rule_figures), so the threshold is the same
+    scored = [(photo, truth, float(score), verdict) for photo, truth, score, verdict in labelled(photos, code)
+              if score is not None and not photo.synthetic]
     _, threshold = equal_error_rate([s for _, t, s, _ in scored if t], [s for _, t, s, _ in scored if not t])
     if threshold is None:
         return None, []

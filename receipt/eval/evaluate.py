@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,25 +181,32 @@ def equal_error_rate(compliant: list[float], noncompliant: list[float]) -> tuple
     return best[1], best[2]
 
 
+def labelled(photos: Iterable[PhotoResult], code: str) -> Iterator[tuple[PhotoResult, bool, float | None, str]]:
+    """(photo, complies with the rule per its label, score, verdict) of every photo the rule is graded on."""
+    read = LABEL_FOR_RULE.get(code)
+    if read is None:
+        return
+    for photo in photos:
+        if code not in photo.rules:
+            continue
+        truth = read(photo.label)
+        if truth is not None:
+            score, verdict = photo.rules[code]
+            yield photo, truth, score, verdict
+
+
 def rule_figures(photos: Iterable[PhotoResult], codes: Iterable[str]) -> list[RuleFigures]:
     photos = list(photos)
     figures = []
     for code in codes:
-        read = LABEL_FOR_RULE.get(code)
         confusion = {"compliant": dict.fromkeys(VERDICTS, 0), "non-compliant": dict.fromkeys(VERDICTS, 0)}
         good: list[float] = []
         bad: list[float] = []
-        for photo in photos:
-            if read is None or code not in photo.rules:
-                continue
-            truth = read(photo.label)
-            if truth is None:
-                continue
-            score, verdict = photo.rules[code]
+        for _, truth, score, verdict in labelled(photos, code):
             confusion["compliant" if truth else "non-compliant"][verdict] += 1
             if score is not None:
                 (good if truth else bad).append(score)
-        eer, threshold = equal_error_rate(good, bad) if read is not None else (None, None)
+        eer, threshold = equal_error_rate(good, bad) if code in LABEL_FOR_RULE else (None, None)
         figures.append(RuleFigures(code, confusion, eer, threshold, len(good), len(bad)))
     return figures
 
